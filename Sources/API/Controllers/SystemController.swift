@@ -1,0 +1,51 @@
+import Foundation
+import Hummingbird
+import Logging
+import Prometheus
+import Store
+
+/// Unauthenticated operational routes: liveness, readiness, metrics, the OpenAPI document.
+struct SystemController {
+    let store: any Store
+    let registry: PrometheusCollectorRegistry
+
+    func addRoutes(to router: Router<AppRequestContext>) {
+        router.get("health/live", use: live)
+        router.get("health/ready", use: ready)
+        router.get("metrics", use: metrics)
+        router.get("openapi.json", use: openAPI)
+    }
+
+    struct HealthResponse: Encodable {
+        let status: String
+        let checks: [String: String]?
+    }
+
+    /// The process is up and serving HTTP.
+    @Sendable func live(_ request: Request, context: AppRequestContext) async throws -> Response {
+        try JSONResponse.make(.ok, HealthResponse(status: "ok", checks: nil))
+    }
+
+    /// The process can do its work: the store answers. 503 otherwise.
+    @Sendable func ready(_ request: Request, context: AppRequestContext) async throws -> Response {
+        do {
+            try await store.ping()
+            return try JSONResponse.make(.ok, HealthResponse(status: "ready", checks: ["store": "ok"]))
+        } catch {
+            context.logger.warning("readiness check failed", metadata: ["error": "\(String(reflecting: error))"])
+            return try JSONResponse.make(.serviceUnavailable, HealthResponse(status: "unavailable", checks: ["store": "unreachable"]))
+        }
+    }
+
+    @Sendable func metrics(_ request: Request, context: AppRequestContext) async throws -> Response {
+        var bytes: [UInt8] = []
+        registry.emit(into: &bytes)
+        return Response(
+            status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+            body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+
+    @Sendable func openAPI(_ request: Request, context: AppRequestContext) async throws -> Response {
+        JSONResponse.make(.ok, data: OpenAPIDocument.data)
+    }
+}

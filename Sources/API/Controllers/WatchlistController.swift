@@ -1,0 +1,122 @@
+import Crypto
+import Domain
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Settings
+import Store
+
+/// `/v1/watchlist`: a user's entries.
+struct WatchlistController {
+    let service: WatchlistService
+    var settings: Settings { service.settings }
+
+    func addRoutes(to group: RouterGroup<AppRequestContext>) {
+        group.post("watchlist", use: create)
+        group.get("watchlist", use: list)
+        group.get("watchlist/{id}", use: show)
+        group.get("watchlist/{id}/status", use: status)
+        group.patch("watchlist/{id}", use: update)
+        group.delete("watchlist/{id}", use: delete)
+    }
+
+    /// POST /v1/watchlist {repo_url, alerts?, notes?} → 202 (new) or 200 (already watched), with Location.
+    @Sendable func create(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let caller = try context.requireCaller()
+        let body = try await JSONBody.read(request, maxBytes: settings.maxBodyBytes, allowed: ["repo_url", "alerts", "notes"])
+        let repoURL = try body.requiredString("repo_url")
+        let alerts = try body.optionalObject("alerts") ?? nil
+        let notes = try body.optionalString("notes") ?? nil
+        let (entry, created) = try await service.add(userID: caller.userID, repoURL: repoURL, alerts: alerts, notes: notes)
+        return try JSONResponse.make(
+            created ? .accepted : .ok, EntryResponse(entry), headers: [.location: "/v1/watchlist/\(entry.entry.id.lowercased)"])
+    }
+
+    /// GET /v1/watchlist?status=&limit=&cursor= → one page, oldest first.
+    @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let caller = try context.requireCaller()
+        let query = request.uri.queryParameters
+        var status: ProcessingStatus?
+        if let text = query["status"] {
+            guard let s = ProcessingStatus(rawValue: String(text)) else {
+                throw APIError.badRequest("status must be one of processing, ready, failed", code: "invalid_parameter")
+            }
+            status = s
+        }
+        var limit = settings.pageSizeDefault
+        if let text = query["limit"] {
+            guard let n = Int(String(text)), (1...settings.pageSizeMax).contains(n) else {
+                throw APIError.badRequest("limit must be an integer from 1 to \(settings.pageSizeMax)", code: "invalid_parameter")
+            }
+            limit = n
+        }
+        var cursor: UUID?
+        if let text = query["cursor"] {
+            guard let c = UUID(uuidString: String(text)) else {
+                throw APIError.badRequest("cursor must be a next_cursor value from a previous page", code: "invalid_parameter")
+            }
+            cursor = c
+        }
+        // One row more than asked tells whether another page exists.
+        let (filter, after, pageSize) = (status, cursor, limit)
+        let page = try await service.store.read {
+            try await $0.listEntries(visibleTo: caller, status: filter, after: after, limit: pageSize + 1)
+        }
+        let items = Array(page.prefix(limit))
+        let next = page.count > limit ? items.last?.entry.id.lowercased : nil
+        return try JSONResponse.make(.ok, EntryListResponse(items: items.map(EntryResponse.init), next_cursor: next))
+    }
+
+    @Sendable func show(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let entry = try await service.entry(context.parameters.get("id"), for: try context.requireCaller())
+        return try JSONResponse.make(.ok, EntryResponse(entry))
+    }
+
+    /// GET /v1/watchlist/{id}/status — cheap to poll: a strong ETag over the body, 304 when unchanged.
+    @Sendable func status(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let entry = try await service.entry(context.parameters.get("id"), for: try context.requireCaller())
+        let data = try JSONResponse.encode(StatusResponse(entry))
+        let etag = "\"" + SHA256.hash(data: data).prefix(12).map { String(format: "%02x", $0) }.joined() + "\""
+        if let ifNoneMatch = request.headers[.ifNoneMatch], Self.matches(ifNoneMatch, etag: etag) {
+            return Response(status: .notModified, headers: [.eTag: etag, .cacheControl: "no-cache"])
+        }
+        return JSONResponse.make(.ok, data: data, headers: [.eTag: etag, .cacheControl: "no-cache"])
+    }
+
+    /// `If-None-Match` holds `*` or a list of entity tags (weak ones compared weakly, RFC 9110 §13.1.2).
+    static func matches(_ header: String, etag: String) -> Bool {
+        header.split(separator: ",").contains { candidate in
+            var tag = candidate.trimmingCharacters(in: .whitespaces)
+            if tag == "*" { return true }
+            if tag.hasPrefix("W/") { tag.removeFirst(2) }
+            return tag == etag
+        }
+    }
+
+    /// PATCH /v1/watchlist/{id} {alerts?, notes?}; `notes: null` clears the notes, `alerts: null` resets them to {}.
+    @Sendable func update(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let caller = try context.requireCaller()
+        let existing = try await service.entry(context.parameters.get("id"), for: caller)
+        let body = try await JSONBody.read(request, maxBytes: settings.maxBodyBytes, allowed: ["alerts", "notes"])
+        let alerts = try body.optionalObject("alerts").map { try service.validAlerts($0 ?? .object([:])) }
+        let notes = try body.optionalString("notes").map { try service.validNotes($0) }
+        let id = existing.entry.id
+        guard let updated = try await service.store.transaction({
+            try await $0.updateEntry(id: id, visibleTo: caller, alertsJSON: alerts, notes: notes, now: Date())
+        }) else {
+            throw APIError.notFound("no watchlist entry with id \(id.lowercased)")
+        }
+        return try JSONResponse.make(.ok, EntryResponse(updated))
+    }
+
+    /// DELETE /v1/watchlist/{id} → 204.
+    @Sendable func delete(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let caller = try context.requireCaller()
+        let existing = try await service.entry(context.parameters.get("id"), for: caller)
+        let id = existing.entry.id
+        guard try await service.store.transaction({ try await $0.deleteEntry(id: id, visibleTo: caller) }) else {
+            throw APIError.notFound("no watchlist entry with id \(id.lowercased)")
+        }
+        return Response(status: .noContent)
+    }
+}

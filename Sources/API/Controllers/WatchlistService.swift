@@ -1,0 +1,69 @@
+import Domain
+import Foundation
+import HTTPTypes
+import Settings
+import Store
+
+/// The use cases behind the watchlist routes (the v1 API and the seed-compatible one share them).
+///
+/// Adding an entry is one transaction: find or create the repository, find or create the entry.
+/// Either all of it is written or none of it.
+struct WatchlistService: Sendable {
+    let store: any Store
+    let settings: Settings
+
+    /// Validates and adds `repoURL` to `userID`'s watchlist.
+    func add(userID: UUID, repoURL: String, alerts: JSONValue?, notes: String?) async throws -> (entry: EntryWithRepository, created: Bool) {
+        let url: RepositoryURL
+        do {
+            url = try settings.repositoryURL(repoURL)
+        } catch {
+            throw APIError(.unprocessableContent, code: error.code.rawValue, error.message, details: ["field": "repo_url"])
+        }
+        let notes = try validNotes(notes)
+        let alertsText = try validAlerts(alerts ?? .object([:]))
+        let now = Date()
+        let result = try await store.transaction { tx in
+            try await tx.addToWatchlist(userID: userID, url: url, alertsJSON: alertsText, notes: notes, now: now)
+        }
+        return (result.entry, result.entryCreated)
+    }
+
+    func validNotes(_ notes: String?) throws -> String? {
+        guard let notes else { return nil }
+        guard notes.count <= settings.notesMaxLength else {
+            throw APIError(.unprocessableContent, code: "notes_too_long",
+                           "field 'notes' is longer than \(settings.notesMaxLength) characters", details: ["field": "notes"])
+        }
+        guard !notes.unicodeScalars.contains(where: { $0.value == 0 }) else {
+            throw APIError(.unprocessableContent, code: "invalid_field", "field 'notes' must not contain NUL characters", details: ["field": "notes"])
+        }
+        return notes
+    }
+
+    /// The stored text of `alerts`. Strings holding NUL are refused: PostgreSQL's jsonb cannot store them,
+    /// and both engines must accept the same input.
+    func validAlerts(_ alerts: JSONValue) throws -> String {
+        func containsNUL(_ v: JSONValue) -> Bool {
+            switch v {
+            case .string(let s): s.unicodeScalars.contains { $0.value == 0 }
+            case .array(let a): a.contains(where: containsNUL)
+            case .object(let o): o.contains { $0.key.unicodeScalars.contains { $0.value == 0 } || containsNUL($0.value) }
+            default: false
+            }
+        }
+        guard !containsNUL(alerts) else {
+            throw APIError(.unprocessableContent, code: "invalid_field", "field 'alerts' must not contain NUL characters", details: ["field": "alerts"])
+        }
+        return alerts.text
+    }
+
+    /// The entry `id` as `caller` may see it, or 404.
+    func entry(_ id: String?, for caller: Caller) async throws -> EntryWithRepository {
+        guard let id, let uuid = UUID(uuidString: id) else { throw APIError.notFound("no watchlist entry with id \(id ?? "")") }
+        guard let entry = try await store.read({ try await $0.entry(id: uuid, visibleTo: caller) }) else {
+            throw APIError.notFound("no watchlist entry with id \(id)")
+        }
+        return entry
+    }
+}

@@ -1,0 +1,23 @@
+import Domain
+import Foundation
+import Hummingbird
+import Logging
+import Store
+
+/// Resolves `Authorization: Bearer <key>` to a ``Caller``; 401 without a valid, unrevoked key.
+struct AuthMiddleware: RouterMiddleware {
+    typealias Context = AppRequestContext
+    let store: any Store
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard let header = request.headers[.authorization] else { throw APIError.unauthorized }
+        let parts = header.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
+        guard parts.count == 2, parts[0].lowercased() == "bearer" else { throw APIError.unauthorized }
+        let key = String(parts[1]).trimmingCharacters(in: .whitespaces)
+        guard let caller = try await store.read({ try await $0.caller(presenting: key) }) else { throw APIError.unauthorized }
+        var context = context
+        context.caller = caller
+        context.logger[metadataKey: "user"] = "\(caller.userName)"
+        return try await next(request, context)
+    }
+}

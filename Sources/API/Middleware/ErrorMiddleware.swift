@@ -1,0 +1,46 @@
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+
+/// Turns every error into the API's JSON error shape, so a client never sees Hummingbird's
+/// default body or an empty 500. Unexpected errors are logged with their detail and reported
+/// to the client without it (a database error may name internals).
+struct ErrorMiddleware: RouterMiddleware {
+    typealias Context = AppRequestContext
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch {
+            return try Self.apiError(for: error, request: request, logger: context.logger).response(from: request, context: context)
+        }
+    }
+
+    static func apiError(for error: any Error, request: Request, logger: Logger) -> APIError {
+        switch error {
+        case let error as APIError:
+            return error
+        case let error as HTTPError:
+            let code: String
+            let message: String
+            switch error.status {
+            case .notFound:
+                code = "not_found"
+                message = "no route for \(request.method.rawValue) \(request.uri.path)"
+            case .contentTooLarge:
+                code = "payload_too_large"
+                message = "the request body is too large"
+            default:
+                code = error.status.reasonPhrase.lowercased().replacingOccurrences(of: " ", with: "_")
+                message = error.body ?? error.status.reasonPhrase
+            }
+            return APIError(error.status, code: code, message, headers: error.headers)
+        case is NIOTooManyBytesError:
+            return APIError(.contentTooLarge, code: "payload_too_large", "the request body is too large")
+        default:
+            logger.error("request failed", metadata: ["error": "\(String(reflecting: error))", "path": "\(request.uri.path)"])
+            return APIError(.internalServerError, code: "internal", "internal error; the server log has the details")
+        }
+    }
+}

@@ -1,0 +1,330 @@
+import Foundation
+
+/// The OpenAPI 3.1 document served at `/openapi.json`: the API's contract.
+///
+/// Kept by hand, beside the handlers it describes; schemathesis (run by `make test`) sends generated
+/// requests to a live server and checks every response against it, so the two cannot drift apart silently.
+enum OpenAPIDocument {
+    static let data = Data(json.utf8)
+
+    static let json = #"""
+    {
+      "openapi": "3.1.0",
+      "info": {
+        "title": "RepoWatch",
+        "version": "0.1.0",
+        "description": "Watch the health of source repositories. Add a repository URL to your watchlist; background workers process it while the entry moves through processing → ready or failed."
+      },
+      "servers": [{"url": "/"}],
+      "security": [{"bearer": []}],
+      "paths": {
+        "/v1/watchlist": {
+          "post": {
+            "operationId": "addToWatchlist",
+            "summary": "Add a repository to the caller's watchlist",
+            "description": "202 with a new entry (processing starts in the background); 200 with the existing entry when the caller already watches the repository. URLs are canonicalised: the same repository under another spelling is the same entry.",
+            "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/AddRequest"}}}},
+            "responses": {
+              "200": {"description": "Already on the watchlist", "headers": {"Location": {"$ref": "#/components/headers/Location"}}, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Entry"}}}},
+              "202": {"description": "Added; processing begins in the background", "headers": {"Location": {"$ref": "#/components/headers/Location"}}, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Entry"}}}},
+              "400": {"$ref": "#/components/responses/BadRequest"},
+              "401": {"$ref": "#/components/responses/Unauthorized"},
+              "413": {"$ref": "#/components/responses/TooLarge"},
+              "415": {"$ref": "#/components/responses/UnsupportedMediaType"},
+              "422": {"$ref": "#/components/responses/Unprocessable"}
+            }
+          },
+          "get": {
+            "operationId": "listWatchlist",
+            "summary": "List the caller's entries (an admin key lists everyone's), oldest first",
+            "parameters": [
+              {"name": "status", "in": "query", "required": false, "schema": {"$ref": "#/components/schemas/Status"}},
+              {"name": "limit", "in": "query", "required": false, "description": "Page size (1 to api.page_size_max, default api.page_size_default)", "schema": {"type": "integer", "minimum": 1, "maximum": 200}},
+              {"name": "cursor", "in": "query", "required": false, "description": "next_cursor of the previous page", "schema": {"type": "string", "format": "uuid"}}
+            ],
+            "responses": {
+              "200": {"description": "One page", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/EntryList"}}}},
+              "400": {"$ref": "#/components/responses/BadRequest"},
+              "401": {"$ref": "#/components/responses/Unauthorized"}
+            }
+          }
+        },
+        "/v1/watchlist/{id}": {
+          "parameters": [{"$ref": "#/components/parameters/EntryID"}],
+          "get": {
+            "operationId": "getEntry",
+            "summary": "One entry",
+            "responses": {
+              "200": {"description": "The entry", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Entry"}}}},
+              "401": {"$ref": "#/components/responses/Unauthorized"},
+              "404": {"$ref": "#/components/responses/NotFound"}
+            }
+          },
+          "patch": {
+            "operationId": "updateEntry",
+            "summary": "Change an entry's alerts or notes",
+            "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/UpdateRequest"}}}},
+            "responses": {
+              "200": {"description": "The updated entry", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Entry"}}}},
+              "400": {"$ref": "#/components/responses/BadRequest"},
+              "401": {"$ref": "#/components/responses/Unauthorized"},
+              "404": {"$ref": "#/components/responses/NotFound"},
+              "413": {"$ref": "#/components/responses/TooLarge"},
+              "415": {"$ref": "#/components/responses/UnsupportedMediaType"},
+              "422": {"$ref": "#/components/responses/Unprocessable"}
+            }
+          },
+          "delete": {
+            "operationId": "deleteEntry",
+            "summary": "Remove an entry from the watchlist",
+            "responses": {
+              "204": {"description": "Deleted"},
+              "401": {"$ref": "#/components/responses/Unauthorized"},
+              "404": {"$ref": "#/components/responses/NotFound"}
+            }
+          }
+        },
+        "/v1/watchlist/{id}/status": {
+          "parameters": [{"$ref": "#/components/parameters/EntryID"}],
+          "get": {
+            "operationId": "getEntryStatus",
+            "summary": "Processing status, cheap to poll",
+            "description": "Carries a strong ETag; send it back in If-None-Match to get 304 while nothing changed.",
+            "parameters": [{"name": "If-None-Match", "in": "header", "required": false, "schema": {"type": "string"}}],
+            "responses": {
+              "200": {"description": "The status", "headers": {"ETag": {"$ref": "#/components/headers/ETag"}}, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/EntryStatus"}}}},
+              "304": {"description": "Unchanged since the ETag given", "headers": {"ETag": {"$ref": "#/components/headers/ETag"}}},
+              "401": {"$ref": "#/components/responses/Unauthorized"},
+              "404": {"$ref": "#/components/responses/NotFound"}
+            }
+          }
+        },
+        "/activity/user-watchlist-added": {
+          "post": {
+            "operationId": "seedAddToWatchlist",
+            "summary": "Seed-compatible add (the service RepoWatch replaces)",
+            "description": "added_by must be the caller's user name; an admin key may add for any user.",
+            "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/SeedAddRequest"}}}},
+            "responses": {
+              "200": {"description": "Already on the watchlist", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/SeedAddResponse"}}}},
+              "202": {"description": "Added", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/SeedAddResponse"}}}},
+              "400": {"$ref": "#/components/responses/BadRequest"},
+              "401": {"$ref": "#/components/responses/Unauthorized"},
+              "403": {"$ref": "#/components/responses/Forbidden"},
+              "413": {"$ref": "#/components/responses/TooLarge"},
+              "415": {"$ref": "#/components/responses/UnsupportedMediaType"},
+              "422": {"$ref": "#/components/responses/Unprocessable"}
+            }
+          }
+        },
+        "/activity/watchlist/{id}/status": {
+          "parameters": [{"$ref": "#/components/parameters/EntryID"}],
+          "get": {
+            "operationId": "seedEntryStatus",
+            "summary": "Seed-compatible status",
+            "responses": {
+              "200": {"description": "The status in the seed's shape", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/SeedStatus"}}}},
+              "401": {"$ref": "#/components/responses/Unauthorized"},
+              "404": {"$ref": "#/components/responses/NotFound"}
+            }
+          }
+        },
+        "/health/live": {
+          "get": {
+            "operationId": "live", "summary": "The process is up", "security": [],
+            "responses": {"200": {"description": "Up", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Health"}}}}}
+          }
+        },
+        "/health/ready": {
+          "get": {
+            "operationId": "ready", "summary": "The process can work: its store answers", "security": [],
+            "responses": {
+              "200": {"description": "Ready", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Health"}}}},
+              "503": {"description": "Not ready", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Health"}}}}
+            }
+          }
+        },
+        "/metrics": {
+          "get": {
+            "operationId": "metrics", "summary": "Prometheus metrics", "security": [],
+            "responses": {"200": {"description": "Prometheus text exposition format", "content": {"text/plain": {"schema": {"type": "string"}}}}}
+          }
+        },
+        "/openapi.json": {
+          "get": {
+            "operationId": "openapi", "summary": "This document", "security": [],
+            "responses": {"200": {"description": "OpenAPI 3.1", "content": {"application/json": {"schema": {"type": "object"}}}}}
+          }
+        }
+      },
+      "components": {
+        "securitySchemes": {
+          "bearer": {"type": "http", "scheme": "bearer", "description": "An API key made with `repowatch keys create`."}
+        },
+        "parameters": {
+          "EntryID": {"name": "id", "in": "path", "required": true, "description": "Watchlist entry id", "schema": {"type": "string"}}
+        },
+        "headers": {
+          "Location": {"description": "Where the entry lives", "schema": {"type": "string"}},
+          "ETag": {"description": "Entity tag of the status body", "schema": {"type": "string"}}
+        },
+        "responses": {
+          "BadRequest": {"description": "Malformed JSON, a missing, mistyped or unknown field, or a bad query parameter", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+          "Unauthorized": {"description": "No valid API key", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+          "Forbidden": {"description": "The key may not do this", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+          "NotFound": {"description": "No such entry for this caller", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+          "TooLarge": {"description": "Body over api.max_body_bytes", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+          "UnsupportedMediaType": {"description": "Body not sent as application/json", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+          "Unprocessable": {"description": "Well-formed but refused: the URL is not a repository URL, its host is not allowed, notes too long", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+        },
+        "schemas": {
+          "Status": {"type": "string", "enum": ["processing", "ready", "failed"]},
+          "Stage": {"type": "string", "enum": ["queued", "cloning", "backfilling", "analyzing", "done"]},
+          "Timestamp": {"type": "string", "format": "date-time"},
+          "NullableTimestamp": {"type": ["string", "null"], "format": "date-time"},
+          "Error": {
+            "type": "object", "required": ["error"], "additionalProperties": false,
+            "properties": {
+              "error": {
+                "type": "object", "required": ["code", "message"], "additionalProperties": false,
+                "properties": {
+                  "code": {"type": "string", "description": "Stable, for programs"},
+                  "message": {"type": "string", "description": "For people"},
+                  "details": {"type": "object", "additionalProperties": {"type": "string"}}
+                }
+              }
+            }
+          },
+          "AddRequest": {
+            "type": "object", "required": ["repo_url"], "additionalProperties": false,
+            "properties": {
+              "repo_url": {"type": "string", "description": "https://, http:// or ssh-style (git@host:owner/name) URL of the repository", "examples": ["https://github.com/apple/swift-nio"]},
+              "alerts": {"type": ["object", "null"], "description": "Alert settings, kept as given"},
+              "notes": {"type": ["string", "null"], "maxLength": 2000}
+            }
+          },
+          "UpdateRequest": {
+            "type": "object", "additionalProperties": false,
+            "properties": {
+              "alerts": {"type": ["object", "null"], "description": "Replaces the alert settings; null resets them to {}"},
+              "notes": {"type": ["string", "null"], "maxLength": 2000, "description": "Replaces the notes; null clears them"}
+            }
+          },
+          "Entry": {
+            "type": "object",
+            "required": ["id", "repository_id", "repo_url", "host", "owner", "name", "user", "status", "stage", "progress", "refreshing", "processing_started_at", "processing_completed_at", "last_error", "head_commit", "default_branch", "next_check_at", "alerts", "notes", "created_at", "updated_at"],
+            "properties": {
+              "id": {"type": "string", "format": "uuid"},
+              "repository_id": {"type": "string", "format": "uuid"},
+              "repo_url": {"type": "string", "description": "Canonical URL"},
+              "host": {"type": "string"},
+              "owner": {"type": "string"},
+              "name": {"type": "string"},
+              "user": {"type": "string"},
+              "status": {"$ref": "#/components/schemas/Status"},
+              "stage": {"$ref": "#/components/schemas/Stage"},
+              "progress": {"type": "integer", "minimum": 0, "maximum": 100},
+              "refreshing": {"type": "boolean", "description": "A ready repository being re-checked"},
+              "processing_started_at": {"$ref": "#/components/schemas/NullableTimestamp"},
+              "processing_completed_at": {"$ref": "#/components/schemas/NullableTimestamp"},
+              "last_error": {"type": ["string", "null"]},
+              "head_commit": {"type": ["string", "null"]},
+              "default_branch": {"type": ["string", "null"]},
+              "next_check_at": {"$ref": "#/components/schemas/NullableTimestamp"},
+              "alerts": {"type": "object"},
+              "notes": {"type": ["string", "null"]},
+              "created_at": {"$ref": "#/components/schemas/Timestamp"},
+              "updated_at": {"$ref": "#/components/schemas/Timestamp"}
+            }
+          },
+          "EntryList": {
+            "type": "object", "required": ["items", "next_cursor"],
+            "properties": {
+              "items": {"type": "array", "items": {"$ref": "#/components/schemas/Entry"}},
+              "next_cursor": {"type": ["string", "null"], "description": "Pass as cursor for the next page; null on the last page"}
+            }
+          },
+          "EntryStatus": {
+            "type": "object",
+            "required": ["id", "repository_id", "repo_url", "status", "stage", "progress", "refreshing", "processing_started_at", "processing_completed_at", "last_error", "head_commit"],
+            "properties": {
+              "id": {"type": "string", "format": "uuid"},
+              "repository_id": {"type": "string", "format": "uuid"},
+              "repo_url": {"type": "string"},
+              "status": {"$ref": "#/components/schemas/Status"},
+              "stage": {"$ref": "#/components/schemas/Stage"},
+              "progress": {"type": "integer", "minimum": 0, "maximum": 100},
+              "refreshing": {"type": "boolean"},
+              "processing_started_at": {"$ref": "#/components/schemas/NullableTimestamp"},
+              "processing_completed_at": {"$ref": "#/components/schemas/NullableTimestamp"},
+              "last_error": {"type": ["string", "null"]},
+              "head_commit": {"type": ["string", "null"]}
+            }
+          },
+          "SeedAddRequest": {
+            "type": "object", "required": ["repo_url", "added_by"], "additionalProperties": false,
+            "properties": {
+              "repo_url": {"type": "string"},
+              "added_by": {"type": "string", "description": "The caller's user name (any user's with an admin key)"},
+              "alerts": {"type": ["object", "null"]},
+              "notes": {"type": ["string", "null"], "maxLength": 2000}
+            }
+          },
+          "SeedAddResponse": {
+            "type": "object", "required": ["message", "watchlist_id", "status"],
+            "properties": {
+              "message": {"type": "string"},
+              "watchlist_id": {"type": "string", "format": "uuid"},
+              "status": {"$ref": "#/components/schemas/Status"}
+            }
+          },
+          "SeedStatus": {
+            "type": "object", "required": ["watchlist_id", "status", "processing_started_at", "processing_completed_at", "package", "user_watchlists"],
+            "properties": {
+              "watchlist_id": {"type": "string", "format": "uuid"},
+              "status": {"$ref": "#/components/schemas/Status"},
+              "processing_started_at": {"$ref": "#/components/schemas/NullableTimestamp"},
+              "processing_completed_at": {"$ref": "#/components/schemas/NullableTimestamp"},
+              "package": {
+                "type": "object",
+                "required": ["repository_id", "repo_url", "host", "owner", "name", "stage", "progress", "last_error", "head_commit", "default_branch"],
+                "properties": {
+                  "repository_id": {"type": "string", "format": "uuid"},
+                  "repo_url": {"type": "string"},
+                  "host": {"type": "string"},
+                  "owner": {"type": "string"},
+                  "name": {"type": "string"},
+                  "stage": {"$ref": "#/components/schemas/Stage"},
+                  "progress": {"type": "integer", "minimum": 0, "maximum": 100},
+                  "last_error": {"type": ["string", "null"]},
+                  "head_commit": {"type": ["string", "null"]},
+                  "default_branch": {"type": ["string", "null"]}
+                }
+              },
+              "user_watchlists": {
+                "type": "array",
+                "items": {
+                  "type": "object", "required": ["watchlist_id", "user", "alerts", "notes", "created_at"],
+                  "properties": {
+                    "watchlist_id": {"type": "string", "format": "uuid"},
+                    "user": {"type": "string"},
+                    "alerts": {"type": "object"},
+                    "notes": {"type": ["string", "null"]},
+                    "created_at": {"$ref": "#/components/schemas/Timestamp"}
+                  }
+                }
+              }
+            }
+          },
+          "Health": {
+            "type": "object", "required": ["status"],
+            "properties": {
+              "status": {"type": "string"},
+              "checks": {"type": ["object", "null"], "additionalProperties": {"type": "string"}}
+            }
+          }
+        }
+      }
+    }
+    """#
+}

@@ -1,0 +1,20 @@
+import Domain
+import Hummingbird
+
+/// The request context of every route: Hummingbird's core storage plus the authenticated caller.
+public struct AppRequestContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    /// Set by ``AuthMiddleware``; nil on the public routes.
+    public var caller: Caller?
+
+    public init(source: Source) {
+        self.coreContext = .init(source: source)
+        self.caller = nil
+    }
+
+    /// The caller, on a route behind ``AuthMiddleware``.
+    func requireCaller() throws -> Caller {
+        guard let caller else { throw APIError.unauthorized }
+        return caller
+    }
+}

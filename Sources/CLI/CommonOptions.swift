@@ -1,0 +1,60 @@
+import ArgumentParser
+import Foundation
+import Logging
+import Settings
+import Store
+
+/// Flags every command takes; they override the configuration file and the environment.
+struct CommonOptions: ParsableArguments {
+    @Option(help: "Configuration file (default: $REPOWATCH_CONFIG, else ./config/repowatch.yaml if present).")
+    var config: String?
+
+    @Option(help: "Address to listen on (http.host).")
+    var host: String?
+
+    @Option(help: "Port to listen on (http.port).")
+    var port: Int?
+
+    @Option(help: "Data folder for the SQLite file (data_dir).")
+    var dataDir: String?
+
+    @Option(help: "PostgreSQL URL (database.url); overrides DATABASE_URL.")
+    var databaseURL: String?
+
+    @Option(help: "trace, debug, info, notice, warning, error or critical (log.level).")
+    var logLevel: String?
+
+    /// Resolves the configuration, or stops with a message naming the bad key (exit 78, EX_CONFIG).
+    func settings() throws -> Settings {
+        do {
+            return try Settings.load(
+                configFile: config,
+                overrides: .init(host: host, port: port, dataDir: dataDir, databaseURL: databaseURL, logLevel: logLevel))
+        } catch {
+            FileHandle.standardError.write(Data("repowatch: configuration error: \(error.message)\n".utf8))
+            throw ExitCode(78)
+        }
+    }
+}
+
+enum Bootstrap {
+    /// Logs go to stderr (stdout carries command output such as a new key); once per process.
+    static func logger(_ settings: Settings) -> Logger {
+        let level = Logger.Level(rawValue: settings.logLevel) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        return Logger(label: "repowatch")
+    }
+
+    static func openStore(_ settings: Settings, logger: Logger) async throws -> any Store {
+        do {
+            return try await StoreFactory.open(databaseURL: settings.databaseURL, sqlitePath: settings.sqlitePath, logger: logger)
+        } catch let error as StoreError {
+            FileHandle.standardError.write(Data("repowatch: \(error)\n".utf8))
+            throw ExitCode(78)
+        }
+    }
+}

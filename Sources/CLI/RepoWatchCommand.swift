@@ -1,0 +1,12 @@
+import ArgumentParser
+
+/// `repowatch`: one binary, several roles (DESIGN.md "Shape").
+public struct RepoWatchCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "repowatch",
+        abstract: "Watch the health of source repositories.",
+        subcommands: [ServeCommand.self, APICommand.self, MigrateCommand.self, KeysCommand.self]
+    )
+
+    public init() {}
+}

@@ -1,0 +1,140 @@
+import Foundation
+
+/// Which hosts repositories may be fetched from (configuration key `repos.allowed_hosts`).
+///
+/// An entry is `host` (any port of the URL's scheme default, i.e. no explicit port) or `host:port`
+/// (exactly that port); IPv6 literals are written bracketed, `[::1]:8080`. Only listed hosts are
+/// accepted. Loopback, private, link-local and unspecified addresses are refused with their own
+/// error unless listed verbatim: a test server on 127.0.0.1 is allowed only by listing it.
+public struct HostPolicy: Sendable, Equatable {
+    /// Normalised entries (`host` or `host:port`, lower-case).
+    public let entries: Set<String>
+
+    public static let defaultHosts = ["github.com", "gitlab.com", "bitbucket.org", "codeberg.org"]
+
+    public init(allowedHosts: [String]) throws(RepositoryURLError) {
+        var entries = Set<String>()
+        for raw in allowedHosts {
+            let entry = raw.trimmingWhitespace().lowercased()
+            guard !entry.isEmpty else { continue }
+            guard Self.isValidEntry(entry) else {
+                throw .init(.invalid, "'\(raw)' is not a host or host:port")
+            }
+            entries.insert(entry)
+        }
+        self.entries = entries
+    }
+
+    /// Throws unless `url`'s host (and port) is allowed.
+    public func check(_ url: RepositoryURL) throws(RepositoryURLError) {
+        if entries.contains(url.hostWithPort) { return }
+        if let address = IPAddress(url.host), !address.isPublic {
+            throw .init(.privateAddress, "\(url.hostWithPort) is a loopback or private address; list it in repos.allowed_hosts to allow it")
+        }
+        throw .init(.hostNotAllowed, "host \(url.hostWithPort) is not in repos.allowed_hosts")
+    }
+
+    private static func isValidEntry(_ entry: String) -> Bool {
+        var host = Substring(entry)
+        var portText: Substring?
+        if host.hasPrefix("[") {
+            guard let close = host.firstIndex(of: "]") else { return false }
+            let after = host[host.index(after: close)...]
+            host = host[host.index(after: host.startIndex)..<close]
+            guard IPAddress(String(host))?.isV6 == true else { return false }
+            if !after.isEmpty {
+                guard after.hasPrefix(":") else { return false }
+                portText = after.dropFirst()
+            }
+        } else {
+            let parts = host.split(separator: ":", omittingEmptySubsequences: false)
+            guard parts.count <= 2 else { return false }
+            host = parts[0]
+            if parts.count == 2 { portText = parts[1] }
+            guard !host.isEmpty, host.allSatisfy({ $0.isASCIILetterOrDigit || $0 == "-" || $0 == "." }) else { return false }
+        }
+        if let portText {
+            guard let port = Int(portText), (1...65535).contains(port) else { return false }
+        }
+        return true
+    }
+}
+
+/// An IPv4 or IPv6 address literal, parsed just enough to classify it.
+public struct IPAddress: Sendable, Equatable {
+    /// 4 bytes for IPv4, 16 for IPv6.
+    public let bytes: [UInt8]
+    public var isV6: Bool { bytes.count == 16 }
+
+    public init?(_ text: String) {
+        if let v4 = Self.parseV4(Substring(text)) {
+            bytes = v4
+        } else if let v6 = Self.parseV6(text) {
+            bytes = v6
+        } else {
+            return nil
+        }
+    }
+
+    /// False for loopback, private (RFC 1918, ULA), link-local, CGNAT, unspecified and multicast addresses.
+    public var isPublic: Bool {
+        if bytes.count == 4 { return Self.isPublicV4(bytes) }
+        // IPv4-mapped ::ffff:a.b.c.d
+        if bytes[0..<10].allSatisfy({ $0 == 0 }) && bytes[10] == 0xff && bytes[11] == 0xff {
+            return Self.isPublicV4(Array(bytes[12..<16]))
+        }
+        if bytes.allSatisfy({ $0 == 0 }) { return false }  // ::
+        if bytes[0..<15].allSatisfy({ $0 == 0 }) && bytes[15] == 1 { return false }  // ::1
+        if bytes[0] & 0xfe == 0xfc { return false }  // fc00::/7 unique local
+        if bytes[0] == 0xfe && bytes[1] & 0xc0 == 0x80 { return false }  // fe80::/10 link local
+        if bytes[0] == 0xff { return false }  // multicast
+        return true
+    }
+
+    private static func isPublicV4(_ b: [UInt8]) -> Bool {
+        switch (b[0], b[1]) {
+        case (0, _), (10, _), (127, _): return false
+        case (100, 64...127): return false  // CGNAT
+        case (169, 254): return false
+        case (172, 16...31): return false
+        case (192, 168): return false
+        case (224...255, _): return false  // multicast and reserved
+        default: return true
+        }
+    }
+
+    private static func parseV4(_ text: Substring) -> [UInt8]? {
+        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 4 else { return nil }
+        var out: [UInt8] = []
+        for part in parts {
+            guard !part.isEmpty, part.count <= 3, part.allSatisfy(\.isASCIIDigit), let v = UInt8(part) else { return nil }
+            out.append(v)
+        }
+        return out
+    }
+
+    private static func parseV6(_ text: String) -> [UInt8]? {
+        guard text.contains(":"), text.count <= 45 else { return nil }
+        let halves = text.components(separatedBy: "::")
+        guard halves.count <= 2 else { return nil }
+        func groups(_ s: String) -> [UInt8]? {
+            if s.isEmpty { return [] }
+            var out: [UInt8] = []
+            let parts = s.split(separator: ":", omittingEmptySubsequences: false)
+            for (i, part) in parts.enumerated() {
+                if i == parts.count - 1, part.contains("."), let v4 = parseV4(part) {
+                    out += v4
+                    continue
+                }
+                guard !part.isEmpty, part.count <= 4, let v = UInt16(part, radix: 16) else { return nil }
+                out += [UInt8(v >> 8), UInt8(v & 0xff)]
+            }
+            return out
+        }
+        guard let head = groups(halves[0]) else { return nil }
+        if halves.count == 1 { return head.count == 16 ? head : nil }
+        guard let tail = groups(halves[1]), head.count + tail.count < 16 else { return nil }
+        return head + Array(repeating: 0, count: 16 - head.count - tail.count) + tail
+    }
+}

@@ -1,0 +1,56 @@
+import Domain
+import Foundation
+
+extension Settings {
+    /// What kind of value a key holds.
+    public enum Kind: Sendable, Equatable {
+        case string
+        case integer(ClosedRange<Int>)
+        case list
+        case choice([String])
+    }
+
+    /// One configuration key.
+    public struct Key: Sendable {
+        /// Dotted name, as in the YAML file: `http.port`.
+        public let name: String
+        /// Environment variables that set it, preferred first.
+        public let environment: [String]
+        public let kind: Kind
+        /// The built-in default, as text (a list is comma-separated).
+        public let defaultValue: String
+        /// Secret values (a database URL may hold a password) are never echoed in errors.
+        public let isSecret: Bool
+        public let summary: String
+
+        init(_ name: String, env extra: [String] = [], _ kind: Kind, _ defaultValue: String, secret: Bool = false, _ summary: String) {
+            self.name = name
+            self.environment = ["REPOWATCH_" + name.uppercased().replacingOccurrences(of: ".", with: "_")] + extra
+            self.kind = kind
+            self.defaultValue = defaultValue
+            self.isSecret = secret
+            self.summary = summary
+        }
+    }
+
+    /// Every key RepoWatch reads. Add a key here, in `config/repowatch.yaml` and in the README.
+    public static let keys: [Key] = [
+        Key("http.host", .string, "127.0.0.1", "Address the HTTP API listens on."),
+        Key("http.port", .integer(0...65535), "8080", "Port of the HTTP API (0 picks a free port)."),
+        Key("data_dir", .string, "./data", "Folder for the SQLite database (and, later, clones)."),
+        Key("database.url", env: ["DATABASE_URL"], .string, "", secret: true,
+            "postgres://user:password@host:port/db?sslmode=disable; empty means the SQLite file in data_dir."),
+        Key("sqlite.readers", .integer(1...64), "4", "Reader connections to the SQLite file (writes use one connection)."),
+        Key("log.level", .choice(["trace", "debug", "info", "notice", "warning", "error", "critical"]), "info", "Least severe level logged."),
+        Key("repos.allowed_hosts", env: ["REPOWATCH_ALLOWED_HOSTS"], .list, HostPolicy.defaultHosts.joined(separator: ","),
+            "Hosts repositories may come from: host or host:port, comma-separated in the environment."),
+        Key("repos.case_insensitive_hosts", .list, RepositoryURL.defaultCaseInsensitiveHosts.sorted().joined(separator: ","),
+            "Hosts whose repository paths ignore case (lower-cased when canonicalising); http:// is upgraded to https:// on them."),
+        Key("api.max_body_bytes", .integer(1024...10_485_760), "65536", "Largest request body accepted (413 beyond)."),
+        Key("api.notes_max_length", .integer(0...100_000), "2000", "Longest `notes` accepted, in characters."),
+        Key("api.page_size_default", .integer(1...1000), "50", "Entries per page when `limit` is not given."),
+        Key("api.page_size_max", .integer(1...1000), "200", "Largest `limit` accepted."),
+    ]
+
+    static func key(_ name: String) -> Key? { keys.first { $0.name == name } }
+}

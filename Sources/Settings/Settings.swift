@@ -1,0 +1,42 @@
+import Domain
+import Foundation
+
+/// RepoWatch's configuration, resolved from four layers (later wins):
+/// built-in defaults < the YAML file (`config/repowatch.yaml`) < environment variables < command-line flags.
+///
+/// Every key is declared once in ``Settings/keys``, with its environment variable, its type and its
+/// default; the file in `config/` and the README document the same list (a test keeps them in step).
+/// An unknown key (in the file or as a `REPOWATCH_*` variable) or a bad value stops the start with a
+/// message that names the key and where it came from — and never echoes a secret's value.
+public struct Settings: Sendable, Equatable {
+    public var httpHost: String
+    public var httpPort: Int
+    public var dataDir: String
+    /// `postgres://…`; nil means the embedded SQLite file under `dataDir`.
+    public var databaseURL: String?
+    public var logLevel: String
+    public var allowedHosts: HostPolicy
+    public var caseInsensitiveHosts: Set<String>
+    public var maxBodyBytes: Int
+    public var notesMaxLength: Int
+    public var pageSizeDefault: Int
+    public var pageSizeMax: Int
+    public var sqliteReaders: Int
+
+    /// The SQLite file used when no database URL is set.
+    public var sqlitePath: String { (dataDir as NSString).appendingPathComponent("repowatch.sqlite") }
+
+    /// Canonicalises a user's URL with the configured hosts, then checks the allowlist.
+    public func repositoryURL(_ input: String) throws(RepositoryURLError) -> RepositoryURL {
+        let url = try RepositoryURL(parsing: input, caseInsensitiveHosts: caseInsensitiveHosts, httpsHosts: caseInsensitiveHosts)
+        try allowedHosts.check(url)
+        return url
+    }
+}
+
+/// A configuration problem, reported at start.
+public struct SettingsError: Error, CustomStringConvertible, Equatable {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}

@@ -1,0 +1,93 @@
+import Foundation
+import Logging
+import NIOCore
+import PostgresNIO
+import ServiceLifecycle
+
+/// The shared store: PostgreSQL through postgres-nio's connection pool.
+///
+/// Many `repowatch` processes on many hosts use one database; row locks (`FOR UPDATE SKIP LOCKED`),
+/// unique indexes and advisory locks keep them from doing the same work twice.
+public final class PostgresStore: Store {
+    public var dialect: SQLDialect { .postgres }
+    public let client: PostgresClient
+    private let logger: Logger
+
+    public init(configuration: PostgresClient.Configuration, logger: Logger) {
+        self.client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        self.logger = logger
+    }
+
+    /// Runs the connection pool; it closes on graceful shutdown (after the services listed after it).
+    public func run() async throws {
+        await client.run()
+    }
+
+    public func transaction<T: Sendable>(_ body: @Sendable (any SQLExecutor) async throws -> T) async throws -> T {
+        try await client.withTransaction(logger: logger) { connection in
+            try await body(PostgresExecutor(connection: connection, logger: logger))
+        }
+    }
+
+    public func read<T: Sendable>(_ body: @Sendable (any SQLExecutor) async throws -> T) async throws -> T {
+        try await client.withConnection { connection in
+            try await body(PostgresExecutor(connection: connection, logger: logger))
+        }
+    }
+}
+
+struct PostgresExecutor: SQLExecutor {
+    let connection: PostgresConnection
+    let logger: Logger
+    var dialect: SQLDialect { .postgres }
+
+    func query(_ sql: SQL) async throws -> [any SQLRow] {
+        let (text, values) = sql.render(for: .postgres)
+        var bindings = PostgresBindings(capacity: values.count)
+        for value in values {
+            switch value {
+            case .null: bindings.appendNull()
+            case .int(let v): bindings.append(v)
+            case .double(let v): bindings.append(v)
+            case .text(let v): bindings.append(v)
+            case .bool(let v): bindings.append(v)
+            case .date(let v): bindings.append(v)
+            case .uuid(let v): bindings.append(v)
+            case .json(let v): bindings.append(JSONBText(text: v))
+            }
+        }
+        let rows = try await connection.query(PostgresQuery(unsafeSQL: text, binds: bindings), logger: logger)
+        var out: [any SQLRow] = []
+        for try await row in rows {
+            out.append(PostgresRowReader(row: row.makeRandomAccess()))
+        }
+        return out
+    }
+}
+
+/// JSON text bound as `jsonb` (binary format: a version byte, then the text).
+struct JSONBText: PostgresNonThrowingEncodable {
+    let text: String
+    static var psqlType: PostgresDataType { .jsonb }
+    static var psqlFormat: PostgresFormat { .binary }
+    func encode<JSONEncoder: PostgresJSONEncoder>(into byteBuffer: inout ByteBuffer, context: PostgresEncodingContext<JSONEncoder>) {
+        byteBuffer.writeInteger(UInt8(1))
+        byteBuffer.writeString(text)
+    }
+}
+
+struct PostgresRowReader: SQLRow {
+    let row: PostgresRandomAccessRow
+
+    private func decode<T: PostgresDecodable>(_ column: String, as: T.Type) throws -> T? where T._DecodableType == T {
+        guard row.contains(column) else { throw StoreError.corrupt("no column \(column)") }
+        return try row[column].decode(T?.self, context: .default)
+    }
+
+    func string(_ column: String) throws -> String? { try decode(column, as: String.self) }
+    func int(_ column: String) throws -> Int64? { try decode(column, as: Int64.self) }
+    func double(_ column: String) throws -> Double? { try decode(column, as: Double.self) }
+    func bool(_ column: String) throws -> Bool? { try decode(column, as: Bool.self) }
+    func date(_ column: String) throws -> Date? { try decode(column, as: Date.self) }
+    func uuid(_ column: String) throws -> UUID? { try decode(column, as: UUID.self) }
+}

@@ -1,0 +1,166 @@
+import Domain
+import Foundation
+
+/// Watchlist entries and the repositories they point at. Every method runs on the executor it is
+/// given, so callers compose them into one transaction (`store.transaction { tx in … }`).
+extension SQLExecutor {
+    /// Adds `url` to `userID`'s watchlist: finds or creates the repository (one row per canonical URL,
+    /// whatever the race), then finds or creates the entry. Run it inside a transaction.
+    /// - Returns: the entry, whether the entry is new, and whether the repository is new.
+    public func addToWatchlist(
+        userID: UUID, url: RepositoryURL, alertsJSON: String, notes: String?, now: Date
+    ) async throws -> (entry: EntryWithRepository, entryCreated: Bool, repositoryCreated: Bool) {
+        let state = ProcessingState.queued
+        // ON CONFLICT DO NOTHING, then read: concurrent adds of one URL all end on the one row;
+        // on PostgreSQL the loser waits for the winner's commit and then sees its row.
+        let insertedRepository = try await first("""
+            INSERT INTO repositories (id, canonical_url, scheme, host, port, owner, name, status, stage, progress, refreshing, created_at, updated_at)
+            VALUES (\(UUID.v7(at: now)), \(url.canonical), \(url.scheme), \(url.host), \(url.port), \(url.owner), \(url.name),
+                    \(state.status.rawValue), \(state.stage.rawValue), 0, \(false), \(now), \(now))
+            ON CONFLICT (canonical_url) DO NOTHING
+            RETURNING id
+            """)
+        let repositoryID: UUID
+        if let insertedRepository {
+            repositoryID = try insertedRepository.require("id", insertedRepository.uuid)
+        } else {
+            guard let row = try await first("SELECT id FROM repositories WHERE canonical_url = \(url.canonical)") else {
+                throw StoreError.corrupt("repository \(url.canonical) neither inserted nor found")
+            }
+            repositoryID = try row.require("id", row.uuid)
+        }
+        let insertedEntry = try await first("""
+            INSERT INTO watchlist_entries (id, user_id, repository_id, alerts, notes, created_at, updated_at)
+            VALUES (\(UUID.v7(at: now)), \(userID), \(repositoryID), \(SQLValue.json(alertsJSON)), \(notes), \(now), \(now))
+            ON CONFLICT (user_id, repository_id) DO NOTHING
+            RETURNING id
+            """)
+        let entryID: UUID
+        if let insertedEntry {
+            entryID = try insertedEntry.require("id", insertedEntry.uuid)
+        } else {
+            guard let row = try await first("SELECT id FROM watchlist_entries WHERE user_id = \(userID) AND repository_id = \(repositoryID)") else {
+                throw StoreError.corrupt("entry neither inserted nor found")
+            }
+            entryID = try row.require("id", row.uuid)
+        }
+        guard let entry = try await entry(id: entryID, visibleTo: nil) else {
+            throw StoreError.corrupt("entry \(entryID) vanished inside its transaction")
+        }
+        return (entry, insertedEntry != nil, insertedRepository != nil)
+    }
+
+    /// The entry with `id`, if `caller` may see it (nil caller: no restriction).
+    public func entry(id: UUID, visibleTo caller: Caller?) async throws -> EntryWithRepository? {
+        let rows = try await query(Self.entrySelect + " WHERE e.id = \(id)" + Self.visibility(caller))
+        return try rows.first.map(Self.decodeEntry)
+    }
+
+    /// One page of entries visible to `caller`, oldest first, after the cursor `after` (an entry id).
+    public func listEntries(
+        visibleTo caller: Caller, status: ProcessingStatus?, after: UUID?, limit: Int
+    ) async throws -> [EntryWithRepository] {
+        var sql = Self.entrySelect + " WHERE 1 = 1" + Self.visibility(caller)
+        if let status { sql = sql + " AND r.status = \(status.rawValue)" }
+        if let after { sql = sql + " AND e.id > \(after)" }
+        sql = sql + " ORDER BY e.id LIMIT \(limit)"
+        return try await query(sql).map(Self.decodeEntry)
+    }
+
+    /// Every entry on `repositoryID` that `caller` may see, oldest first.
+    public func entries(onRepository repositoryID: UUID, visibleTo caller: Caller) async throws -> [EntryWithRepository] {
+        try await query(Self.entrySelect + " WHERE e.repository_id = \(repositoryID)" + Self.visibility(caller) + " ORDER BY e.id")
+            .map(Self.decodeEntry)
+    }
+
+    /// Changes an entry's alerts and/or notes. `notes: .some(nil)` clears the notes.
+    /// - Returns: the updated entry, or nil when it does not exist for `caller`.
+    public func updateEntry(
+        id: UUID, visibleTo caller: Caller, alertsJSON: String?, notes: String??, now: Date
+    ) async throws -> EntryWithRepository? {
+        guard try await entry(id: id, visibleTo: caller) != nil else { return nil }
+        if let alertsJSON {
+            try await execute("UPDATE watchlist_entries SET alerts = \(SQLValue.json(alertsJSON)), updated_at = \(now) WHERE id = \(id)")
+        }
+        if let notes {
+            try await execute("UPDATE watchlist_entries SET notes = \(notes), updated_at = \(now) WHERE id = \(id)")
+        }
+        return try await entry(id: id, visibleTo: caller)
+    }
+
+    /// Deletes an entry. The repository row stays (its history is shared by other watchers, and the
+    /// clean-up of unwatched repositories belongs to the git ingestion's clone cache).
+    /// - Returns: false when no such entry exists for `caller`.
+    public func deleteEntry(id: UUID, visibleTo caller: Caller) async throws -> Bool {
+        guard try await entry(id: id, visibleTo: caller) != nil else { return false }
+        try await execute("DELETE FROM watchlist_entries WHERE id = \(id)")
+        return true
+    }
+
+    /// The repository with `id`.
+    public func repository(id: UUID) async throws -> Repository? {
+        try await first("SELECT \(raw: Self.repositoryColumns) FROM repositories r WHERE r.id = \(id)").map(Self.decodeRepository)
+    }
+
+    /// Writes a repository's processing state (the only way states change; see ``ProcessingState``).
+    public func setState(_ state: ProcessingState, ofRepository id: UUID, now: Date) async throws {
+        try await execute("""
+            UPDATE repositories SET status = \(state.status.rawValue), stage = \(state.stage.rawValue), progress = \(state.progress),
+                refreshing = \(state.refreshing), processing_started_at = \(state.startedAt), processing_completed_at = \(state.completedAt),
+                last_error = \(state.lastError), updated_at = \(now)
+            WHERE id = \(id)
+            """)
+    }
+
+    // MARK: Row mapping
+
+    static var repositoryColumns: String {
+        """
+        r.id AS r_id, r.canonical_url, r.scheme, r.host, r.port, r.owner, r.name, r.status, r.stage, r.progress, r.refreshing,
+        r.processing_started_at, r.processing_completed_at, r.last_error, r.head_commit, r.default_branch, r.next_check_at,
+        r.created_at AS r_created_at, r.updated_at AS r_updated_at
+        """
+    }
+
+    static var entrySelect: SQL {
+        """
+        SELECT e.id AS e_id, e.user_id, e.repository_id, \(raw: "e.alerts") AS alerts, e.notes, e.created_at AS e_created_at,
+            e.updated_at AS e_updated_at, u.name AS user_name, \(raw: repositoryColumns)
+        FROM watchlist_entries e
+        JOIN repositories r ON r.id = e.repository_id
+        JOIN users u ON u.id = e.user_id
+        """
+    }
+
+    static func visibility(_ caller: Caller?) -> SQL {
+        guard let caller, !caller.isAdmin else { return "" }
+        return " AND e.user_id = \(caller.userID)"
+    }
+
+    static func decodeRepository(_ row: any SQLRow) throws -> Repository {
+        let port = try row.int("port")
+        let url = RepositoryURL(
+            stored: try row.require("scheme", row.string), host: try row.require("host", row.string), port: port.map(Int.init),
+            owner: try row.require("owner", row.string), name: try row.require("name", row.string))
+        guard let status = ProcessingStatus(rawValue: try row.require("status", row.string)),
+            let stage = ProcessingStage(rawValue: try row.require("stage", row.string))
+        else { throw StoreError.corrupt("unknown status or stage") }
+        let state = ProcessingState(
+            status: status, stage: stage, progress: Int(try row.require("progress", row.int)),
+            refreshing: try row.require("refreshing", row.bool), startedAt: try row.date("processing_started_at"),
+            completedAt: try row.date("processing_completed_at"), lastError: try row.string("last_error"))
+        return Repository(
+            id: try row.require("r_id", row.uuid), url: url, state: state, headCommit: try row.string("head_commit"),
+            defaultBranch: try row.string("default_branch"), nextCheckAt: try row.date("next_check_at"),
+            createdAt: try row.require("r_created_at", row.date), updatedAt: try row.require("r_updated_at", row.date))
+    }
+
+    static func decodeEntry(_ row: any SQLRow) throws -> EntryWithRepository {
+        let entry = WatchlistEntry(
+            id: try row.require("e_id", row.uuid), userID: try row.require("user_id", row.uuid),
+            repositoryID: try row.require("repository_id", row.uuid), alertsJSON: try row.require("alerts", row.string),
+            notes: try row.string("notes"), createdAt: try row.require("e_created_at", row.date),
+            updatedAt: try row.require("e_updated_at", row.date))
+        return EntryWithRepository(entry: entry, repository: try decodeRepository(row), userName: try row.require("user_name", row.string))
+    }
+}

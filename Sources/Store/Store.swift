@@ -1,0 +1,63 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+
+/// The only source of truth: entries, repositories, users, keys (and, later, the jobs that work on them).
+///
+/// Two implementations, ``SQLiteStore`` (the embedded default) and ``PostgresStore`` (many processes
+/// on many hosts), pass one conformance suite. Queries are written once against ``SQLExecutor``
+/// (see `Store+Watchlist.swift`, `Store+Keys.swift`); only connection handling differs.
+///
+/// A store is a `Service`: put it first in the `ServiceGroup`, so it outlives everything that uses it.
+public protocol Store: Service, Sendable {
+    var dialect: SQLDialect { get }
+
+    /// Runs `body` inside one transaction: all of it commits, or none of it.
+    /// On SQLite, transactions are serialised on the single writer connection (`BEGIN IMMEDIATE`).
+    func transaction<T: Sendable>(_ body: @Sendable (any SQLExecutor) async throws -> T) async throws -> T
+
+    /// Runs `body` with a connection for reads (autocommit; on SQLite one of the reader connections).
+    func read<T: Sendable>(_ body: @Sendable (any SQLExecutor) async throws -> T) async throws -> T
+}
+
+extension Store {
+    /// Applies every pending migration (see ``Migrations``).
+    public func migrate(logger: Logger) async throws {
+        try await Migrations.apply(to: self, logger: logger)
+    }
+
+    /// Cheap round trip for readiness checks.
+    public func ping() async throws {
+        _ = try await read { try await $0.query("SELECT 1 AS one") }
+    }
+}
+
+/// Opens the store a configuration asks for.
+public enum StoreFactory {
+    /// - Parameters:
+    ///   - databaseURL: `postgres://…` for PostgreSQL; nil or empty for the SQLite file.
+    ///   - sqlitePath: the SQLite file used when `databaseURL` is not set.
+    public static func open(databaseURL: String?, sqlitePath: String, logger: Logger) async throws -> any Store {
+        if let databaseURL, !databaseURL.isEmpty {
+            return try PostgresStore(configuration: PostgresURL.parse(databaseURL), logger: logger)
+        }
+        return try await SQLiteStore.open(path: sqlitePath, logger: logger)
+    }
+}
+
+/// Runs `store` as a service for the duration of `body` (for one-shot commands and tests).
+public func withRunningStore<T: Sendable>(_ store: any Store, _ body: (any Store) async throws -> T) async throws -> T {
+    try await withThrowingTaskGroup(of: Void.self) { group in
+        group.addTask { try await store.run() }
+        do {
+            let result = try await body(store)
+            group.cancelAll()
+            try? await group.waitForAll()
+            return result
+        } catch {
+            group.cancelAll()
+            try? await group.waitForAll()
+            throw error
+        }
+    }
+}
