@@ -24,8 +24,17 @@ public final class PostgresStore: Store {
     }
 
     public func transaction<T: Sendable>(_ body: @Sendable (any SQLExecutor) async throws -> T) async throws -> T {
-        try await client.withTransaction(logger: logger) { connection in
-            try await body(PostgresExecutor(connection: connection, logger: logger))
+        do {
+            return try await client.withTransaction(logger: logger) { connection in
+                try await body(PostgresExecutor(connection: connection, logger: logger))
+            }
+        } catch let error as PostgresTransactionError {
+            // Callers see the error their body threw (an API error, a lost lease), as on SQLite,
+            // not postgres-nio's wrapper; a failed ROLLBACK after it is only logged.
+            if let rollbackError = error.rollbackError {
+                logger.warning("rollback failed", metadata: ["error": "\(String(reflecting: rollbackError))"])
+            }
+            throw error.closureError ?? error.beginError ?? error.commitError ?? error
         }
     }
 
