@@ -43,6 +43,7 @@ public func buildApplication(
     // The store is running by now (it is a service started before the server); bring its schema up to date
     // before the first request is accepted.
     app.beforeServerStarts {
+        try await store.waitUntilReachable()
         try await store.migrate(logger: logger)
     }
     return app

@@ -49,6 +49,19 @@ enum Bootstrap {
         return Logger(label: "repowatch")
     }
 
+    /// Runs `body` with the store running and answering; an unreachable database is a clear error (exit 69).
+    static func withReachableStore(_ store: any Store, _ body: (any Store) async throws -> Void) async throws {
+        do {
+            try await withRunningStore(store) { store in
+                try await store.waitUntilReachable()
+                try await body(store)
+            }
+        } catch let error as StoreError {
+            FileHandle.standardError.write(Data("repowatch: \(error)\n".utf8))
+            throw ExitCode(69)
+        }
+    }
+
     static func openStore(_ settings: Settings, logger: Logger) async throws -> any Store {
         do {
             return try await StoreFactory.open(databaseURL: settings.databaseURL, sqlitePath: settings.sqlitePath, logger: logger)

@@ -78,7 +78,7 @@ private func withStore(_ options: CommonOptions, _ body: (any Store) async throw
     let settings = try options.settings()
     let logger = Bootstrap.logger(settings)
     let store = try await Bootstrap.openStore(settings, logger: logger)
-    try await withRunningStore(store) { store in
+    try await Bootstrap.withReachableStore(store) { store in
         try await store.migrate(logger: logger)
         try await body(store)
     }

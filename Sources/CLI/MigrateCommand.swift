@@ -12,7 +12,7 @@ struct MigrateCommand: AsyncParsableCommand {
         let settings = try options.settings()
         let logger = Bootstrap.logger(settings)
         let store = try await Bootstrap.openStore(settings, logger: logger)
-        try await withRunningStore(store) { try await $0.migrate(logger: logger) }
+        try await Bootstrap.withReachableStore(store) { try await $0.migrate(logger: logger) }
         print("schema at version \(Migrations.latestVersion) (\(store.dialect.rawValue))")
     }
 }

@@ -11,6 +11,8 @@ import ServiceLifecycle
 /// A store is a `Service`: put it first in the `ServiceGroup`, so it outlives everything that uses it.
 public protocol Store: Service, Sendable {
     var dialect: SQLDialect { get }
+    /// Where the data lives, for messages: the SQLite path, or PostgreSQL's host, port and database (never a password).
+    var location: String { get }
 
     /// Runs `body` inside one transaction: all of it commits, or none of it.
     /// On SQLite, transactions are serialised on the single writer connection (`BEGIN IMMEDIATE`).
@@ -29,6 +31,27 @@ extension Store {
     /// Cheap round trip for readiness checks.
     public func ping() async throws {
         _ = try await read { try await $0.query("SELECT 1 AS one") }
+    }
+
+    /// Waits until the store answers, at most `timeout`. postgres-nio's pool keeps retrying an
+    /// unreachable server for about a minute before it gives up; a command should say at once
+    /// what is wrong instead.
+    public func waitUntilReachable(timeout: Duration = .seconds(15)) async throws {
+        try await withThrowingTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                try await self.ping()
+                return true
+            }
+            group.addTask {
+                try await Task.sleep(for: timeout)
+                return false
+            }
+            let reached = try await group.next() ?? false
+            group.cancelAll()
+            guard reached else {
+                throw StoreError.unreachable("cannot reach the database at \(location) within \(timeout) (the log above has the cause)")
+            }
+        }
     }
 }
 

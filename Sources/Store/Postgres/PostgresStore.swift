@@ -11,10 +11,13 @@ import ServiceLifecycle
 public final class PostgresStore: Store {
     public var dialect: SQLDialect { .postgres }
     public let client: PostgresClient
+    public let location: String
     private let logger: Logger
 
     public init(configuration: PostgresClient.Configuration, logger: Logger) {
         self.client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        self.location = "postgres " + (configuration.unixSocketPath ?? "\(configuration.host ?? "?"):\(configuration.port ?? 5432)")
+            + "/\(configuration.database ?? configuration.username)"
         self.logger = logger
     }
 

@@ -131,13 +131,15 @@ public enum StoreError: Error, CustomStringConvertible, Sendable {
     case schemaTooNew(applied: Int, known: Int)
     /// A configuration problem (bad DATABASE_URL, unreadable data folder).
     case configuration(String)
+    /// The database does not answer.
+    case unreachable(String)
 
     public var description: String {
         switch self {
         case .corrupt(let m): "store returned unexpected data: \(m)"
         case .schemaTooNew(let applied, let known):
             "the database schema is at version \(applied) but this binary knows only up to \(known); upgrade repowatch"
-        case .configuration(let m): m
+        case .configuration(let m), .unreachable(let m): m
         }
     }
 }

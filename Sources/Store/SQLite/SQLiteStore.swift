@@ -15,6 +15,7 @@ import Synchronization
 public final class SQLiteStore: Store {
     public var dialect: SQLDialect { .sqlite }
     public let path: String
+    public var location: String { path }
     private let writer: SQLiteConnection
     private let writerLock = AsyncSemaphore(permits: 1)
     private let readers: Mutex<[SQLiteConnection]>
