@@ -21,7 +21,7 @@ public func buildApplication(
     services: [any Service] = [],
     logger: Logger
 ) -> Application<RouterResponder<AppRequestContext>> {
-    let router = Router(context: AppRequestContext.self)
+    let router = Router(context: AppRequestContext.self, options: .autoGenerateHeadEndpoints)
     // Order: metrics outermost (it sees the final status), then errors → JSON.
     router.add(middleware: MetricsMiddleware(registry: registry))
     router.add(middleware: ErrorMiddleware())

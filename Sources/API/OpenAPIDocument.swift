@@ -106,8 +106,8 @@ enum OpenAPIDocument {
             "description": "added_by must be the caller's user name; an admin key may add for any user.",
             "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/SeedAddRequest"}}}},
             "responses": {
-              "200": {"description": "Already on the watchlist", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/SeedAddResponse"}}}},
-              "202": {"description": "Added", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/SeedAddResponse"}}}},
+              "200": {"description": "Already on the watchlist", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/SeedAddResponse"}}}, "links": {"SeedStatus": {"$ref": "#/components/links/SeedStatus"}}},
+              "202": {"description": "Added", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/SeedAddResponse"}}}, "links": {"SeedStatus": {"$ref": "#/components/links/SeedStatus"}}},
               "400": {"$ref": "#/components/responses/BadRequest"},
               "401": {"$ref": "#/components/responses/Unauthorized"},
               "403": {"$ref": "#/components/responses/Forbidden"},
@@ -164,6 +164,9 @@ enum OpenAPIDocument {
         "parameters": {
           "EntryID": {"name": "id", "in": "path", "required": true, "description": "Watchlist entry id", "schema": {"type": "string"}}
         },
+        "links": {
+          "SeedStatus": {"operationId": "seedEntryStatus", "parameters": {"id": "$response.body#/watchlist_id"}, "description": "Poll the entry just added"}
+        },
         "headers": {
           "Location": {"description": "Where the entry lives", "schema": {"type": "string"}},
           "ETag": {"description": "Entity tag of the status body", "schema": {"type": "string"}}
@@ -198,16 +201,16 @@ enum OpenAPIDocument {
           "AddRequest": {
             "type": "object", "required": ["repo_url"], "additionalProperties": false,
             "properties": {
-              "repo_url": {"type": "string", "description": "https://, http:// or ssh-style (git@host:owner/name) URL of the repository", "examples": ["https://github.com/apple/swift-nio"]},
+              "repo_url": {"type": "string", "minLength": 1, "maxLength": 2048, "pattern": "^\\s*(([Hh][Tt][Tt][Pp][Ss]?|[Ss][Ss][Hh])://[!-~]+|([A-Za-z0-9._-]+@)?[A-Za-z0-9.-]+:[!-~]+)\\s*$", "description": "https://, http:// or ssh-style (git@host:owner/name) URL of the repository; its host must be on repos.allowed_hosts (422 otherwise)", "examples": ["https://github.com/apple/swift-nio"]},
               "alerts": {"type": ["object", "null"], "description": "Alert settings, kept as given"},
-              "notes": {"type": ["string", "null"], "maxLength": 2000}
+              "notes": {"type": ["string", "null"], "maxLength": 2000, "pattern": "^[^\\u0000]*$"}
             }
           },
           "UpdateRequest": {
             "type": "object", "additionalProperties": false,
             "properties": {
               "alerts": {"type": ["object", "null"], "description": "Replaces the alert settings; null resets them to {}"},
-              "notes": {"type": ["string", "null"], "maxLength": 2000, "description": "Replaces the notes; null clears them"}
+              "notes": {"type": ["string", "null"], "maxLength": 2000, "pattern": "^[^\\u0000]*$", "description": "Replaces the notes; null clears them"}
             }
           },
           "Entry": {
@@ -264,10 +267,10 @@ enum OpenAPIDocument {
           "SeedAddRequest": {
             "type": "object", "required": ["repo_url", "added_by"], "additionalProperties": false,
             "properties": {
-              "repo_url": {"type": "string"},
-              "added_by": {"type": "string", "description": "The caller's user name (any user's with an admin key)"},
+              "repo_url": {"type": "string", "minLength": 1, "maxLength": 2048, "pattern": "^\\s*(([Hh][Tt][Tt][Pp][Ss]?|[Ss][Ss][Hh])://[!-~]+|([A-Za-z0-9._-]+@)?[A-Za-z0-9.-]+:[!-~]+)\\s*$", "examples": ["https://github.com/facebook/react"]},
+              "added_by": {"type": "string", "pattern": "^[A-Za-z0-9._@-]{1,64}$", "description": "The caller's user name (any user's with an admin key)", "examples": ["alice"]},
               "alerts": {"type": ["object", "null"]},
-              "notes": {"type": ["string", "null"], "maxLength": 2000}
+              "notes": {"type": ["string", "null"], "maxLength": 2000, "pattern": "^[^\\u0000]*$"}
             }
           },
           "SeedAddResponse": {
@@ -327,4 +330,29 @@ enum OpenAPIDocument {
       }
     }
     """#
+}
+
+extension OpenAPIDocument {
+    /// Methods per documented path template, read from the document itself, so that a request with
+    /// a known path and an unknown method gets 405 and an `Allow` header rather than 404.
+    static let methodsByPath: [(segments: [Substring], methods: [String])] = {
+        guard case .object(let root)? = JSONValue.parse(data), case .object(let paths)? = root["paths"] else { return [] }
+        let verbs = ["get", "put", "post", "delete", "patch"]
+        return paths.map { path, item in
+            guard case .object(let operations) = item else { return (path.split(separator: "/"), []) }
+            var methods = verbs.filter { operations[$0] != nil }.map { $0.uppercased() }
+            if methods.contains("GET") { methods.append("HEAD") }
+            return (path.split(separator: "/"), methods)
+        }
+    }()
+
+    /// The methods the document allows on `path`, or nil when no documented path matches it.
+    static func allowedMethods(for path: String) -> [String]? {
+        let segments = path.split(separator: "/")
+        for (template, methods) in methodsByPath where template.count == segments.count {
+            let matches = zip(template, segments).allSatisfy { t, s in (t.hasPrefix("{") && t.hasSuffix("}")) || t == s }
+            if matches { return methods }
+        }
+        return nil
+    }
 }

@@ -41,7 +41,7 @@ public struct RepositoryURL: Sendable, Hashable, CustomStringConvertible {
 
     public var description: String { canonical }
 
-    /// The longest URL accepted, in UTF-8 bytes.
+    /// The longest URL accepted, in characters (Unicode scalars).
     public static let maximumLength = 2048
 
     /// Parses and canonicalises `input`.
@@ -54,11 +54,12 @@ public struct RepositoryURL: Sendable, Hashable, CustomStringConvertible {
         caseInsensitiveHosts: Set<String> = RepositoryURL.defaultCaseInsensitiveHosts,
         httpsHosts: Set<String> = RepositoryURL.defaultCaseInsensitiveHosts
     ) throws(RepositoryURLError) {
+        // Counted before trimming and in Unicode scalars, as JSON Schema's maxLength counts.
+        guard input.unicodeScalars.count <= Self.maximumLength else {
+            throw .init(.tooLong, "repo_url is longer than \(Self.maximumLength) characters")
+        }
         let trimmed = input.trimmingWhitespace()
         guard !trimmed.isEmpty else { throw .init(.empty, "repo_url is empty") }
-        guard trimmed.utf8.count <= Self.maximumLength else {
-            throw .init(.tooLong, "repo_url is longer than \(Self.maximumLength) bytes")
-        }
         guard trimmed.unicodeScalars.allSatisfy({ $0.isASCII && $0.value > 0x20 && $0.value != 0x7F }) else {
             throw .init(.invalid, "repo_url must be ASCII without spaces or control characters")
         }

@@ -70,7 +70,7 @@ struct RepositoryURLTests {
 
     @Test func refusesOverlongURLs() {
         let long = "https://github.com/a/" + String(repeating: "b", count: 3000)
-        #expect(throws: RepositoryURLError(.tooLong, "repo_url is longer than 2048 bytes")) { try RepositoryURL(parsing: long) }
+        #expect(throws: RepositoryURLError(.tooLong, "repo_url is longer than 2048 characters")) { try RepositoryURL(parsing: long) }
     }
 }
 

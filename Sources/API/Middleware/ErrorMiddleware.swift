@@ -26,6 +26,12 @@ struct ErrorMiddleware: RouterMiddleware {
             let message: String
             switch error.status {
             case .notFound:
+                if let allowed = OpenAPIDocument.allowedMethods(for: request.uri.path) {
+                    return APIError(
+                        .methodNotAllowed, code: "method_not_allowed",
+                        "\(request.method.rawValue) is not allowed on \(request.uri.path); allowed: \(allowed.joined(separator: ", "))",
+                        headers: [.allow: allowed.joined(separator: ", ")])
+                }
                 code = "not_found"
                 message = "no route for \(request.method.rawValue) \(request.uri.path)"
             case .contentTooLarge:

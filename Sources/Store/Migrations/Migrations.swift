@@ -5,7 +5,8 @@ import Logging
 ///
 /// Column types are written as placeholders that each engine spells its own way:
 /// `{uuid}` (uuid / TEXT), `{timestamp}` (timestamptz / INTEGER microseconds since 1970),
-/// `{json}` (jsonb / TEXT), `{bool}` (boolean / INTEGER), `{bigint}` (bigint / INTEGER).
+/// `{json}` (json, kept as sent / TEXT), `{jsonb}` (jsonb / TEXT), `{bool}` (boolean / INTEGER), `{bigint}` (bigint / INTEGER),
+/// `{serial}` (identity / INTEGER PRIMARY KEY, SQLite's rowid), `{fillfactor}` (storage options / nothing).
 public struct Migration: Sendable {
     public let version: Int
     public let name: String
@@ -15,9 +16,14 @@ public struct Migration: Sendable {
         let types: [(String, String, String)] = [
             ("{uuid}", "TEXT", "uuid"),
             ("{timestamp}", "INTEGER", "timestamptz"),
-            ("{json}", "TEXT", "jsonb"),
+            ("{jsonb}", "TEXT", "jsonb"),
+            ("{json}", "TEXT", "json"),
             ("{bool}", "INTEGER", "boolean"),
             ("{bigint}", "INTEGER", "bigint"),
+            ("{serial}", "INTEGER", "bigint GENERATED ALWAYS AS IDENTITY"),
+            // Job rows are updated in place several times; free space on each page keeps those updates HOT,
+            // and vacuum runs early on a table whose rows churn (QUEUE-NOTES: River#59, pg-boss#202).
+            ("{fillfactor}", "", "WITH (fillfactor = 70, autovacuum_vacuum_scale_factor = 0.01, autovacuum_vacuum_threshold = 1000)"),
         ]
         return statements.map { statement in
             types.reduce(statement) { text, type in
@@ -90,6 +96,64 @@ public enum Migrations {
             // Cursor pagination of one user's entries: WHERE user_id = ? AND id > ? ORDER BY id.
             "CREATE INDEX watchlist_entries_user_id_id ON watchlist_entries (user_id, id)",
             "CREATE INDEX watchlist_entries_repository_id ON watchlist_entries (repository_id)",
+        ]),
+        Migration(version: 2, name: "job queue", statements: [
+            // One table for every job, River-like. A job is `available` (or `retryable` after a failure)
+            // until its run_at, then claimed (`running`, with a lease), then `completed`, `discarded`
+            // (out of attempts, kept for inspection) or `cancelled`.
+            """
+            CREATE TABLE jobs (
+                id {serial} PRIMARY KEY,
+                queue TEXT NOT NULL,
+                kind TEXT NOT NULL,
+                args {jsonb} NOT NULL,
+                unique_key TEXT,
+                state TEXT NOT NULL CHECK (state IN ('available', 'running', 'retryable', 'completed', 'discarded', 'cancelled')),
+                priority INTEGER NOT NULL DEFAULT 0,
+                attempt INTEGER NOT NULL DEFAULT 0,
+                max_attempts INTEGER NOT NULL CHECK (max_attempts >= 1),
+                run_at {timestamp} NOT NULL,
+                lease_token {uuid},
+                lease_owner TEXT,
+                lease_expires_at {timestamp},
+                heartbeat_at {timestamp},
+                progress INTEGER NOT NULL DEFAULT 0 CHECK (progress BETWEEN 0 AND 100),
+                progress_message TEXT,
+                errors {jsonb} NOT NULL,
+                created_at {timestamp} NOT NULL,
+                attempted_at {timestamp},
+                finalized_at {timestamp},
+                updated_at {timestamp} NOT NULL
+            ) {fillfactor}
+            """,
+            // At most one unfinished job per unique key: duplicates are impossible by construction (seed 000).
+            "CREATE UNIQUE INDEX jobs_unique_key_active ON jobs (unique_key) WHERE unique_key IS NOT NULL AND state IN ('available', 'running', 'retryable')",
+            // The claim walks this index in order and stops after LIMIT rows; finished rows are not in it.
+            "CREATE INDEX jobs_claim ON jobs (queue, priority, run_at, id) WHERE state IN ('available', 'retryable')",
+            // The rescuer finds expired leases without scanning.
+            "CREATE INDEX jobs_lease_expiry ON jobs (lease_expires_at) WHERE state = 'running'",
+            // Retention and the admin listing.
+            "CREATE INDEX jobs_state_finalized ON jobs (state, finalized_at)",
+            "CREATE INDEX jobs_queue_state ON jobs (queue, state)",
+            // Periodic schedules: the last period fired, so a new leader never fires one twice.
+            """
+            CREATE TABLE periodic_runs (
+                name TEXT PRIMARY KEY,
+                last_scheduled_at {timestamp} NOT NULL
+            )
+            """,
+            // Executions recorded by the built-in `probe` job (end-to-end checks and the crash tests).
+            """
+            CREATE TABLE job_probe_runs (
+                id {serial} PRIMARY KEY,
+                job_id {bigint} NOT NULL,
+                attempt INTEGER NOT NULL,
+                worker TEXT NOT NULL,
+                label TEXT NOT NULL,
+                ran_at {timestamp} NOT NULL
+            )
+            """,
+            "CREATE INDEX job_probe_runs_label ON job_probe_runs (label, job_id)",
         ]),
     ]
 

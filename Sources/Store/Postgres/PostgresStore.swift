@@ -46,6 +46,35 @@ public final class PostgresStore: Store {
             try await body(PostgresExecutor(connection: connection, logger: logger))
         }
     }
+
+    public var supportsNotifications: Bool { true }
+
+    public func listen(channel: String, _ handler: @escaping @Sendable (String) -> Void) async throws {
+        // LISTEN is per connection: one connection is kept for it while the task runs.
+        try await client.withConnection { connection in
+            try await connection.listen(on: channel) { notifications in
+                for try await notification in notifications {
+                    handler(notification.payload)
+                }
+            }
+        }
+    }
+
+    public func withExclusiveLock(key: Int64, _ body: @Sendable (any SQLExecutor) async throws -> Void) async throws -> Bool {
+        try await client.withConnection { connection in
+            let executor = PostgresExecutor(connection: connection, logger: logger)
+            let acquired = try await executor.first("SELECT pg_try_advisory_lock(\(key)) AS acquired")?.bool("acquired") ?? false
+            guard acquired else { return false }
+            do {
+                try await body(executor)
+            } catch {
+                _ = try? await executor.query("SELECT pg_advisory_unlock(\(key))")
+                throw error
+            }
+            _ = try? await executor.query("SELECT pg_advisory_unlock(\(key))")
+            return true
+        }
+    }
 }
 
 struct PostgresExecutor: SQLExecutor {
@@ -65,25 +94,29 @@ struct PostgresExecutor: SQLExecutor {
             case .bool(let v): bindings.append(v)
             case .date(let v): bindings.append(v)
             case .uuid(let v): bindings.append(v)
-            case .json(let v): bindings.append(JSONBText(text: v))
+            case .json(let v): bindings.append(JSONText(text: v))
             }
         }
-        let rows = try await connection.query(PostgresQuery(unsafeSQL: text, binds: bindings), logger: logger)
-        var out: [any SQLRow] = []
-        for try await row in rows {
-            out.append(PostgresRowReader(row: row.makeRandomAccess()))
+        do {
+            let rows = try await connection.query(PostgresQuery(unsafeSQL: text, binds: bindings), logger: logger)
+            var out: [any SQLRow] = []
+            for try await row in rows {
+                out.append(PostgresRowReader(row: row.makeRandomAccess()))
+            }
+            return out
+        } catch let error as PSQLError where error.serverInfo?[.sqlState] == PostgresError.Code.uniqueViolation.raw {
+            throw StoreError.uniqueViolation(error.serverInfo?[.message] ?? "duplicate key")
         }
-        return out
     }
 }
 
-/// JSON text bound as `jsonb` (binary format: a version byte, then the text).
-struct JSONBText: PostgresNonThrowingEncodable {
+/// JSON text bound as `json`, which keeps the text as sent (`jsonb` would refuse a `\u0000` escape);
+/// PostgreSQL casts it on assignment to `jsonb` columns.
+struct JSONText: PostgresNonThrowingEncodable {
     let text: String
-    static var psqlType: PostgresDataType { .jsonb }
+    static var psqlType: PostgresDataType { .json }
     static var psqlFormat: PostgresFormat { .binary }
     func encode<JSONEncoder: PostgresJSONEncoder>(into byteBuffer: inout ByteBuffer, context: PostgresEncodingContext<JSONEncoder>) {
-        byteBuffer.writeInteger(UInt8(1))
         byteBuffer.writeString(text)
     }
 }

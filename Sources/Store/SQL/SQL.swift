@@ -8,7 +8,7 @@ public enum SQLDialect: String, Sendable {
 
 /// A value bound to a statement parameter. Engines map each case to their own types
 /// (a `date` is `timestamptz` on PostgreSQL and integer microseconds on SQLite; a `uuid`
-/// is `uuid` on PostgreSQL and lower-case text on SQLite; `json` is `jsonb` / text).
+/// is `uuid` on PostgreSQL and lower-case text on SQLite; `json` is `json` / text).
 public enum SQLValue: Sendable, Equatable {
     case null
     case int(Int64)
@@ -133,6 +133,8 @@ public enum StoreError: Error, CustomStringConvertible, Sendable {
     case configuration(String)
     /// The database does not answer.
     case unreachable(String)
+    /// A unique index refused a row (a race a caller may want to report as a conflict).
+    case uniqueViolation(String)
 
     public var description: String {
         switch self {
@@ -140,6 +142,7 @@ public enum StoreError: Error, CustomStringConvertible, Sendable {
         case .schemaTooNew(let applied, let known):
             "the database schema is at version \(applied) but this binary knows only up to \(known); upgrade repowatch"
         case .configuration(let m), .unreachable(let m): m
+        case .uniqueViolation(let m): "unique constraint violated: \(m)"
         }
     }
 }

@@ -1,0 +1,34 @@
+# RepoWatch developer entry points. The real work lives in scripts/ so CI (.ci/run) and people
+# run the same steps.
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+
+# The Swift toolchain is not a Debian package; these machines ship it in /opt/swift.
+ifeq ($(shell command -v swift 2>/dev/null),)
+export PATH := /opt/swift/usr/bin:$(PATH)
+endif
+
+.PHONY: run build test bench clean
+
+## run: install the run-time packages, build, and serve on ./data (SQLite)
+run:
+	scripts/install-deps.sh run
+	swift build
+	exec .build/debug/repowatch serve --data-dir ./data
+
+## build: debug build
+build:
+	swift build
+
+## test: Swift tests (with a throwaway PostgreSQL) + schemathesis; ends with "summary: N passed, M failed"
+test:
+	scripts/test.sh
+
+## bench: benchmarks (release build)
+# Only the HTTP API benchmark so far; the other benchmarks join this target as they are written.
+bench:
+	scripts/bench-http.sh
+
+## clean: remove build products and the local data folder
+clean:
+	rm -rf .build data
