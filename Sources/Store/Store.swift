@@ -20,6 +20,21 @@ public protocol Store: Service, Sendable {
 
     /// Runs `body` with a connection for reads (autocommit; on SQLite one of the reader connections).
     func read<T: Sendable>(_ body: @Sendable (any SQLExecutor) async throws -> T) async throws -> T
+
+    /// True when ``listen(channel:_:)`` delivers notifications (PostgreSQL `LISTEN/NOTIFY`); SQLite polls.
+    var supportsNotifications: Bool { get }
+
+    /// Calls `handler` with the payload of every notification on `channel` until the task is cancelled.
+    /// A notification is sent with `SELECT pg_notify(channel, payload)` inside a transaction, so it is
+    /// delivered only if that transaction commits. Returns at once where notifications are not supported.
+    func listen(channel: String, _ handler: @escaping @Sendable (String) -> Void) async throws
+
+    /// Runs `body` while holding the cluster-wide lock `key`, or returns false at once when another
+    /// process holds it. On PostgreSQL this is a session advisory lock on a connection kept for the
+    /// whole of `body` (passed to it, so `body` can check that the connection, and so the lock, is
+    /// still alive): if the process dies, the server drops the lock and another process takes over.
+    /// On SQLite the one process that owns the file is always the holder.
+    func withExclusiveLock(key: Int64, _ body: @Sendable (any SQLExecutor) async throws -> Void) async throws -> Bool
 }
 
 extension Store {

@@ -89,6 +89,16 @@ public final class SQLiteStore: Store {
         }
     }
 
+    public var supportsNotifications: Bool { false }
+
+    public func listen(channel: String, _ handler: @escaping @Sendable (String) -> Void) async throws {}
+
+    public func withExclusiveLock(key: Int64, _ body: @Sendable (any SQLExecutor) async throws -> Void) async throws -> Bool {
+        // One process owns an embedded database; checking "the connection" means checking a reader.
+        try await read { executor in try await body(executor) }
+        return true
+    }
+
     /// Waits until the service group shuts down, then closes the connections.
     public func run() async throws {
         try? await gracefulShutdown()
@@ -119,8 +129,12 @@ struct SQLiteExecutor: SQLExecutor {
     func query(_ sql: SQL) async throws -> [any SQLRow] {
         let (text, values) = sql.render(for: .sqlite)
         let binds = values.map(Self.encode)
-        let rows = try await connection.query(text, binds)
-        return rows.map(SQLiteRowReader.init)
+        do {
+            let rows = try await connection.query(text, binds)
+            return rows.map(SQLiteRowReader.init)
+        } catch let error as SQLiteError where error.reason == .constraint && error.message.contains("UNIQUE") {
+            throw StoreError.uniqueViolation(error.message)
+        }
     }
 
     static func encode(_ value: SQLValue) -> SQLiteData {
