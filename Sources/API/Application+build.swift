@@ -29,9 +29,10 @@ public func buildApplication(
     SystemController(store: store, registry: registry).addRoutes(to: router)
 
     let service = WatchlistService(store: store, settings: settings)
-    let v1 = router.group("v1").add(middleware: AuthMiddleware(store: store))
+    let auth = AuthMiddleware(store: store, cache: CallerCache(ttl: .seconds(settings.keyCacheSeconds)))
+    let v1 = router.group("v1").add(middleware: auth)
     WatchlistController(service: service).addRoutes(to: v1)
-    let activity = router.group("activity").add(middleware: AuthMiddleware(store: store))
+    let activity = router.group("activity").add(middleware: auth)
     SeedController(service: service).addRoutes(to: activity)
 
     var app = Application(

@@ -50,6 +50,8 @@ extension Settings {
         Key("api.notes_max_length", .integer(0...100_000), "2000", "Longest `notes` accepted, in characters."),
         Key("api.page_size_default", .integer(1...1000), "50", "Entries per page when `limit` is not given."),
         Key("api.page_size_max", .integer(1...1000), "200", "Largest `limit` accepted."),
+        Key("api.key_cache_seconds", .integer(0...300), "5",
+            "Seconds a key lookup is reused (a revoked key may keep working that long in a running process; 0: no cache)."),
     ]
 
     static func key(_ name: String) -> Key? { keys.first { $0.name == name } }

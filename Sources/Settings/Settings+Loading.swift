@@ -202,7 +202,8 @@ extension Settings {
             notesMaxLength: try integer("api.notes_max_length"),
             pageSizeDefault: pageSizeDefault,
             pageSizeMax: pageSizeMax,
-            sqliteReaders: try integer("sqlite.readers"))
+            sqliteReaders: try integer("sqlite.readers"),
+            keyCacheSeconds: try integer("api.key_cache_seconds"))
     }
 
     static func split(_ text: String) -> [String] {

@@ -22,6 +22,8 @@ public struct Settings: Sendable, Equatable {
     public var pageSizeDefault: Int
     public var pageSizeMax: Int
     public var sqliteReaders: Int
+    /// Seconds a key's lookup is reused; a revoked key may keep working that long in a running process.
+    public var keyCacheSeconds: Int
 
     /// The SQLite file used when no database URL is set.
     public var sqlitePath: String { (dataDir as NSString).appendingPathComponent("repowatch.sqlite") }

@@ -70,7 +70,8 @@ struct APIHarness {
         _ engine: Engine, environment: [String: String] = [:], _ body: @escaping @Sendable (APIHarness) async throws -> Void
     ) async throws {
         let (store, _, _) = try await TestDatabase.makeStore(engine)
-        var env = ["REPOWATCH_HTTP_PORT": "0", "REPOWATCH_LOG_LEVEL": "warning"]
+        // No key cache unless a test asks for one: revocation is tested to take effect at once.
+        var env = ["REPOWATCH_HTTP_PORT": "0", "REPOWATCH_LOG_LEVEL": "warning", "REPOWATCH_API_KEY_CACHE_SECONDS": "0"]
         env.merge(environment) { $1 }
         let settings = try Settings.load(configFile: nil, environment: env)
         let app = buildApplication(settings: settings, store: store, registry: PrometheusCollectorRegistry(), logger: TestDatabase.logger)

@@ -105,6 +105,24 @@ struct WatchlistAPITests {
         }
     }
 
+    /// With `api.key_cache_seconds` set, a key's lookup is reused (and a revocation waits for it);
+    /// a key that was not found is never remembered.
+    @Test(arguments: Engine.allCases)
+    func theKeyCacheReusesLookupsButNeverFailures(engine: Engine) async throws {
+        try await APIHarness.with(engine, environment: ["REPOWATCH_API_KEY_CACHE_SECONDS": "300"]) { api in
+            let key = try await api.key(for: "alice")
+            #expect(try await api.request(.get, "/v1/watchlist", key: key).status == .ok)
+            let prefix = String(key.prefix(10))
+            _ = try await api.store.transaction { try await $0.revokeAPIKey(prefix) }
+            #expect(try await api.request(.get, "/v1/watchlist", key: key).status == .ok, "served from the cache")
+
+            let missing = APIKeysForTests.wellFormedUnknownKey
+            #expect(try await api.request(.get, "/v1/watchlist", key: missing).status == .unauthorized)
+            let fresh = try await api.key(for: "bob")
+            #expect(try await api.request(.get, "/v1/watchlist", key: fresh).status == .ok)
+        }
+    }
+
     /// Bad input: the right status and code, a JSON error, and nothing written.
     @Test(arguments: Engine.allCases)
     func badInputIsRefusedCleanly(engine: Engine) async throws {
@@ -185,4 +203,8 @@ struct WatchlistAPITests {
             #expect(ready["items"] == .array([]))
         }
     }
+}
+
+enum APIKeysForTests {
+    static let wellFormedUnknownKey = "rw_" + String(repeating: "Z", count: 40)
 }
