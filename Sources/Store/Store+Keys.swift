@@ -66,12 +66,12 @@ extension SQLExecutor {
     /// The caller a presented key belongs to, or nil when the key is unknown or revoked.
     public func caller(presenting key: String) async throws -> Caller? {
         guard APIKeys.looksValid(key) else { return nil }
-        guard let row = try await first("""
+        let lookup: SQL = """
             SELECT k.id, k.user_id, u.name AS user_name, k.is_admin
             FROM api_keys k JOIN users u ON u.id = k.user_id
             WHERE k.key_hash = \(APIKeys.hash(key)) AND k.revoked_at IS NULL
-            """)
-        else { return nil }
+            """
+        guard let row = try await first(lookup.prepared()) else { return nil }
         return Caller(
             userID: try row.require("user_id", row.uuid), userName: try row.require("user_name", row.string),
             keyID: try row.require("id", row.uuid), isAdmin: try row.require("is_admin", row.bool))

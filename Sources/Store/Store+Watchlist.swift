@@ -52,7 +52,7 @@ extension SQLExecutor {
 
     /// The entry with `id`, if `caller` may see it (nil caller: no restriction).
     public func entry(id: UUID, visibleTo caller: Caller?) async throws -> EntryWithRepository? {
-        let rows = try await query(Self.entrySelect + " WHERE e.id = \(id)" + Self.visibility(caller))
+        let rows = try await query((Self.entrySelect + " WHERE e.id = \(id)" + Self.visibility(caller)).prepared())
         return try rows.first.map(Self.decodeEntry)
     }
 

@@ -98,6 +98,10 @@ struct PostgresExecutor: SQLExecutor {
             }
         }
         do {
+            if sql.isPrepared, let slot = PreparedStatements.slot(for: text) {
+                return try await PreparedStatements.execute(slot: slot, bindings: bindings, on: connection, logger: logger)
+                    .map { PostgresRowReader(row: $0.makeRandomAccess()) }
+            }
             let rows = try await connection.query(PostgresQuery(unsafeSQL: text, binds: bindings), logger: logger)
             var out: [any SQLRow] = []
             for try await row in rows {

@@ -36,8 +36,18 @@ public struct SQL: Sendable, ExpressibleByStringInterpolation {
         case dialect(sqlite: String, postgres: String)
     }
     var parts: [Part] = []
+    /// Run as a server-side prepared statement where the engine supports it (PostgreSQL).
+    public private(set) var isPrepared = false
 
     public init(stringLiteral value: String) { parts = [.literal(value)] }
+
+    /// Marks a hot statement to be prepared once per connection and reused (PostgreSQL; a no-op on
+    /// SQLite). Use it for statements whose text does not vary with their values.
+    public func prepared() -> SQL {
+        var copy = self
+        copy.isPrepared = true
+        return copy
+    }
 
     public init(stringInterpolation: StringInterpolation) { parts = stringInterpolation.parts }
 
@@ -57,6 +67,7 @@ public struct SQL: Sendable, ExpressibleByStringInterpolation {
     public static func + (lhs: SQL, rhs: SQL) -> SQL {
         var out = lhs
         out.parts += rhs.parts
+        out.isPrepared = lhs.isPrepared && rhs.isPrepared
         return out
     }
 
