@@ -60,11 +60,23 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Queue: the durable job queue in the same database: enqueue in a transaction, leased claims,
+        // retries, rescue, workers and the leader-elected periodic scheduler.
+        .target(
+            name: "Queue",
+            dependencies: [
+                "Domain", "Store",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // API: the HTTP surface (Hummingbird): routes, authentication, errors, metrics, OpenAPI document.
         .target(
             name: "API",
             dependencies: [
-                "Domain", "Store", "Settings",
+                "Domain", "Store", "Settings", "Queue",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -80,7 +92,7 @@ let package = Package(
         .target(
             name: "CLI",
             dependencies: [
-                "Domain", "Settings", "Store", "API",
+                "Domain", "Settings", "Store", "Queue", "API",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -103,6 +115,15 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Tests/TestSupport",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "QueueTests",
+            dependencies: [
+                "Queue", "Store", "Domain", "TestSupport",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "CLITests", dependencies: ["TestSupport"], swiftSettings: swiftSettings),

@@ -8,6 +8,10 @@ extension Settings {
         case integer(ClosedRange<Int>)
         case list
         case choice([String])
+        /// `500ms`, `30s`, `5m`, `24h`, `7d`, within the range.
+        case duration(ClosedRange<Double>)
+        /// `queue=N` pairs, comma-separated.
+        case concurrency
     }
 
     /// One configuration key.
@@ -52,6 +56,18 @@ extension Settings {
         Key("api.page_size_max", .integer(1...1000), "200", "Largest `limit` accepted."),
         Key("api.key_cache_seconds", .integer(0...300), "5",
             "Seconds a key lookup is reused (a revoked key may keep working that long in a running process; 0: no cache)."),
+        Key("workers.concurrency", .concurrency, "repository-setup=2,commit-backfill=2,health-analysis=2,maintenance=2",
+            "Queues this process works (serve, worker) and how many of each queue's jobs run at once; queue=0 leaves a queue to other processes."),
+        Key("jobs.max_attempts", .integer(1...100), "3", "Attempts before a job is discarded (kept for inspection and retry)."),
+        Key("jobs.retry_base", .duration(0.001...86_400), "2s", "Retry delay after attempt n: retry_base · 2^n, ±20 % jitter."),
+        Key("jobs.retry_max", .duration(0.001...604_800), "1h", "Longest retry delay."),
+        Key("jobs.lease", .duration(1...86_400), "60s", "How long a claimed job is leased; running handlers heartbeat every third of it."),
+        Key("jobs.poll_interval", .duration(0.01...3600), "1s", "Idle workers look for due jobs this often (PostgreSQL also wakes them on enqueue)."),
+        Key("jobs.rescue_interval", .duration(0.1...3600), "5s", "Every worker returns expired leases to the queue this often."),
+        Key("jobs.shutdown_grace", .duration(0...3600), "30s", "On shutdown, running jobs get this long to finish before they are released."),
+        Key("jobs.retention_age", .duration(0...31_536_000), "24h", "Completed and cancelled jobs are deleted after this long (discarded jobs are kept)."),
+        Key("jobs.retention_count", .integer(0...100_000_000), "10000", "At most this many completed and cancelled jobs are kept."),
+        Key("jobs.prune_schedule", .string, "@every 5m", "When retention runs: @every DURATION or a five-field cron expression (UTC)."),
     ]
 
     static func key(_ name: String) -> Key? { keys.first { $0.name == name } }

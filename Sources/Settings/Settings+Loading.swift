@@ -135,7 +135,8 @@ extension Settings {
     static func resolve(layers: [Layer]) throws(SettingsError) -> Settings {
         var merged: [String: (value: RawValue, source: String)] = [:]
         for key in keys {
-            merged[key.name] = (key.kind == .list ? .list(split(key.defaultValue)) : .scalar(key.defaultValue), "default")
+            let isList = key.kind == .list || key.kind == .concurrency
+            merged[key.name] = (isList ? .list(split(key.defaultValue)) : .scalar(key.defaultValue), "default")
         }
         for layer in layers {
             for (name, entry) in layer { merged[name] = entry }
@@ -152,7 +153,8 @@ extension Settings {
             if case .choice(let options) = key.kind, !options.contains(text.lowercased()) {
                 throw SettingsError("\(describe(key, source, text)) must be one of \(options.joined(separator: ", "))")
             }
-            return key.kind == .string ? text : text.lowercased()
+            if case .choice = key.kind { return text.lowercased() }
+            return text
         }
         func integer(_ name: String) throws(SettingsError) -> Int {
             let key = Settings.key(name)!
@@ -163,6 +165,27 @@ extension Settings {
                 throw SettingsError("\(describe(key, merged[name]!.source, text)) must be an integer\(range)")
             }
             return value
+        }
+        func duration(_ name: String) throws(SettingsError) -> Duration {
+            let key = Settings.key(name)!
+            let text = try string(name)
+            guard case .duration(let range) = key.kind, let value = parseDuration(text), range.contains(value.seconds) else {
+                throw SettingsError("\(describe(key, merged[name]!.source, text)) must be a duration such as 500ms, 30s, 5m or 24h, within the allowed range")
+            }
+            return value
+        }
+        func concurrency(_ name: String) throws(SettingsError) -> [String: Int] {
+            var out: [String: Int] = [:]
+            for pair in list(name) {
+                let parts = pair.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+                guard parts.count == 2, !parts[0].isEmpty, parts[0].allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }),
+                    let n = Int(parts[1]), (0...1000).contains(n)
+                else {
+                    throw SettingsError("\(name) (from \(merged[name]!.source)): '\(pair)' must be queue=N with N from 0 to 1000")
+                }
+                out[parts[0]] = n
+            }
+            return out
         }
         func list(_ name: String) -> [String] {
             switch merged[name]!.value {
@@ -203,7 +226,19 @@ extension Settings {
             pageSizeDefault: pageSizeDefault,
             pageSizeMax: pageSizeMax,
             sqliteReaders: try integer("sqlite.readers"),
-            keyCacheSeconds: try integer("api.key_cache_seconds"))
+            keyCacheSeconds: try integer("api.key_cache_seconds"),
+            workerConcurrency: try concurrency("workers.concurrency"),
+            jobs: Jobs(
+                maxAttempts: try integer("jobs.max_attempts"),
+                retryBase: try duration("jobs.retry_base"),
+                retryMax: try duration("jobs.retry_max"),
+                lease: try duration("jobs.lease"),
+                pollInterval: try duration("jobs.poll_interval"),
+                rescueInterval: try duration("jobs.rescue_interval"),
+                shutdownGrace: try duration("jobs.shutdown_grace"),
+                retentionAge: try duration("jobs.retention_age"),
+                retentionCount: try integer("jobs.retention_count"),
+                pruneSchedule: try string("jobs.prune_schedule")))
     }
 
     static func split(_ text: String) -> [String] {

@@ -24,6 +24,23 @@ public struct Settings: Sendable, Equatable {
     public var sqliteReaders: Int
     /// Seconds a key's lookup is reused; a revoked key may keep working that long in a running process.
     public var keyCacheSeconds: Int
+    /// Queue name → jobs of it run at once by this process (workers role).
+    public var workerConcurrency: [String: Int]
+    public var jobs: Jobs
+
+    /// The job queue's settings (`jobs.*`).
+    public struct Jobs: Sendable, Equatable {
+        public var maxAttempts: Int
+        public var retryBase: Duration
+        public var retryMax: Duration
+        public var lease: Duration
+        public var pollInterval: Duration
+        public var rescueInterval: Duration
+        public var shutdownGrace: Duration
+        public var retentionAge: Duration
+        public var retentionCount: Int
+        public var pruneSchedule: String
+    }
 
     /// The SQLite file used when no database URL is set.
     public var sqlitePath: String { (dataDir as NSString).appendingPathComponent("repowatch.sqlite") }

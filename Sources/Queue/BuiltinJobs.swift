@@ -1,0 +1,75 @@
+import Foundation
+import Logging
+import Store
+
+/// The queue's own jobs, on the `maintenance` queue.
+
+/// Does nothing: for benchmarks, and to check that some worker is taking jobs.
+public struct NoopJob: JobArguments {
+    public static let kind = "noop"
+    public static let queue = "maintenance"
+    public init() {}
+}
+
+public struct NoopHandler: JobHandler {
+    public init() {}
+    public func handle(_ arguments: NoopJob, context: JobContext) async throws {}
+}
+
+/// Records each execution in `job_probe_runs`, then waits `sleep_ms`: an end-to-end check of the
+/// workers (`repowatch queue probe`), and what the crash tests count executions with.
+public struct ProbeJob: JobArguments {
+    public static let kind = "probe"
+    public static let queue = "maintenance"
+    public let label: String
+    public let sleepMilliseconds: Int
+
+    public init(label: String, sleepMilliseconds: Int = 0) {
+        self.label = label
+        self.sleepMilliseconds = sleepMilliseconds
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case label
+        case sleepMilliseconds = "sleep_ms"
+    }
+}
+
+public struct ProbeHandler: JobHandler {
+    public init() {}
+    public func handle(_ arguments: ProbeJob, context: JobContext) async throws {
+        let job = context.job
+        let now = context.queue.now
+        try await context.store.transaction { tx in
+            try await tx.execute("""
+                INSERT INTO job_probe_runs (job_id, attempt, worker, label, ran_at)
+                VALUES (\(job.id), \(job.attempt), \(context.workerID), \(arguments.label), \(now))
+                """)
+        }
+        if arguments.sleepMilliseconds > 0 {
+            try await Task.sleep(for: .milliseconds(arguments.sleepMilliseconds))
+        }
+    }
+}
+
+/// Retention: deletes old completed and cancelled jobs (see ``JobQueue/prune(maxAge:keep:)``).
+public struct PruneJobsJob: JobArguments {
+    public static let kind = "prune-jobs"
+    public static let queue = "maintenance"
+    public init() {}
+}
+
+public struct PruneJobsHandler: JobHandler {
+    let maxAge: Duration
+    let keep: Int
+
+    public init(maxAge: Duration, keep: Int) {
+        self.maxAge = maxAge
+        self.keep = keep
+    }
+
+    public func handle(_ arguments: PruneJobsJob, context: JobContext) async throws {
+        let deleted = try await context.queue.prune(maxAge: maxAge, keep: keep)
+        if deleted > 0 { context.logger.info("pruned finished jobs", metadata: ["deleted": "\(deleted)"]) }
+    }
+}

@@ -1,0 +1,163 @@
+import Domain
+import Foundation
+import Store
+
+/// Per-queue figures for `GET /v1/queues` and the metrics: seed 002's "queue length", and how long
+/// the oldest due job has waited (a queue nobody works shows here first).
+public struct QueueStats: Sendable, Equatable {
+    public let queue: String
+    public let counts: [JobState: Int]
+    /// Seconds since the oldest due, not yet started job became due; nil when none is waiting.
+    public let oldestAvailableAge: Double?
+}
+
+/// What the administrator can do to a job.
+public enum JobAdminError: Error, Equatable, CustomStringConvertible {
+    case notFound(Int64)
+    /// The job is in a state the action does not apply to.
+    case conflict(String)
+
+    public var description: String {
+        switch self {
+        case .notFound(let id): "no job \(id)"
+        case .conflict(let m): m
+        }
+    }
+}
+
+extension JobQueue {
+    /// Counts by queue and state, and the oldest due job's age. `queues` are listed even when empty.
+    public func stats(queues: [String] = []) async throws -> [QueueStats] {
+        let now = clock()
+        let (counts, oldest) = try await store.read { db in
+            let counts = try await db.query("SELECT queue, state, COUNT(*) AS n FROM jobs GROUP BY queue, state")
+            let oldest = try await db.query("""
+                SELECT queue, MIN(run_at) AS oldest FROM jobs
+                WHERE state IN ('available', 'retryable') AND run_at <= \(now) GROUP BY queue
+                """)
+            return (counts, oldest)
+        }
+        var byQueue: [String: [JobState: Int]] = Dictionary(uniqueKeysWithValues: queues.map { ($0, [:]) })
+        for row in counts {
+            let queue = try row.require("queue", row.string)
+            guard let state = JobState(rawValue: try row.require("state", row.string)) else { continue }
+            byQueue[queue, default: [:]][state] = Int(try row.require("n", row.int))
+        }
+        var ages: [String: Double] = [:]
+        for row in oldest {
+            if let at = try row.date("oldest") { ages[try row.require("queue", row.string)] = now.timeIntervalSince(at) }
+        }
+        return byQueue.keys.sorted().map { queue in
+            QueueStats(queue: queue, counts: byQueue[queue] ?? [:], oldestAvailableAge: ages[queue])
+        }
+    }
+
+    /// One job, for inspection.
+    public func job(id: Int64) async throws -> JobRecord? {
+        try await store.read { try await $0.first("SELECT * FROM jobs WHERE id = \(id)") }.map(Self.decodeRecord)
+    }
+
+    /// Jobs matching the filters, newest first, after the cursor `before` (a job id).
+    public func list(state: JobState? = nil, queue: String? = nil, kind: String? = nil, before: Int64? = nil, limit: Int = 50) async throws -> [JobRecord] {
+        var sql: SQL = "SELECT * FROM jobs WHERE 1 = 1"
+        if let state { sql = sql + " AND state = \(state.rawValue)" }
+        if let queue { sql = sql + " AND queue = \(queue)" }
+        if let kind { sql = sql + " AND kind = \(kind)" }
+        if let before { sql = sql + " AND id < \(before)" }
+        sql = sql + " ORDER BY id DESC LIMIT \(limit)"
+        let finalSQL = sql
+        return try await store.read { try await $0.query(finalSQL) }.map(Self.decodeRecord)
+    }
+
+    /// Puts a finished job (discarded, cancelled or completed) back in the queue, with its attempts
+    /// renewed and its error history kept. Conflicts when an unfinished job holds its unique key.
+    public func retry(id: Int64) async throws -> JobRecord {
+        let now = clock()
+        let updated: Bool
+        do {
+            updated = try await store.transaction { tx in
+                let rows = try await tx.query("""
+                    UPDATE jobs SET state = 'available', run_at = \(now), max_attempts = attempt + \(configuration.maxAttempts),
+                        finalized_at = NULL, progress = 0, progress_message = NULL, updated_at = \(now)
+                    WHERE id = \(id) AND state IN ('discarded', 'cancelled', 'completed')
+                    RETURNING queue
+                    """)
+                if let queue = try rows.first?.string("queue"), tx.dialect == .postgres {
+                    try await tx.execute("SELECT pg_notify(\(Self.channel), \(queue))")
+                }
+                return !rows.isEmpty
+            }
+        } catch StoreError.uniqueViolation {
+            throw JobAdminError.conflict("another unfinished job holds the unique key of job \(id)")
+        }
+        guard let job = try await job(id: id) else { throw JobAdminError.notFound(id) }
+        guard updated else { throw JobAdminError.conflict("job \(id) is \(job.state.rawValue); only finished jobs can be retried") }
+        return job
+    }
+
+    /// Cancels a job that has not finished. A running job's lease is revoked at once: its worker's
+    /// next heartbeat or report finds the lease gone and stops, and nothing it writes about the job counts.
+    public func cancel(id: Int64) async throws -> JobRecord {
+        let now = clock()
+        let updated = try await store.transaction { tx in
+            try await !tx.query("""
+                UPDATE jobs SET state = 'cancelled', finalized_at = \(now), lease_token = NULL, lease_expires_at = NULL, updated_at = \(now)
+                WHERE id = \(id) AND state IN ('available', 'retryable', 'running')
+                RETURNING id
+                """).isEmpty
+        }
+        guard let job = try await job(id: id) else { throw JobAdminError.notFound(id) }
+        guard updated else { throw JobAdminError.conflict("job \(id) is already \(job.state.rawValue)") }
+        return job
+    }
+
+    /// Deletes a job that is not running (cancel it first).
+    public func delete(id: Int64) async throws {
+        let deleted = try await store.transaction { tx in
+            try await !tx.query("DELETE FROM jobs WHERE id = \(id) AND state <> 'running' RETURNING id").isEmpty
+        }
+        if !deleted {
+            guard let job = try await job(id: id) else { throw JobAdminError.notFound(id) }
+            throw JobAdminError.conflict("job \(id) is \(job.state.rawValue); cancel it before deleting it")
+        }
+    }
+
+    /// Retention: deletes completed and cancelled jobs finished more than `maxAge` ago, and beyond the
+    /// newest `keep` of them. Discarded jobs are kept (for inspection and retry) until deleted by hand.
+    /// - Returns: the number of jobs deleted.
+    @discardableResult
+    public func prune(maxAge: Duration, keep: Int) async throws -> Int {
+        let cutoff = clock().addingTimeInterval(-maxAge.seconds)
+        return try await store.transaction { tx in
+            let old = try await tx.query("""
+                DELETE FROM jobs WHERE state IN ('completed', 'cancelled') AND finalized_at < \(cutoff) RETURNING id
+                """).count
+            // The newest `keep` finished jobs survive; the (state, finalized_at) index finds the boundary.
+            guard let boundary = try await tx.first("""
+                SELECT finalized_at FROM jobs WHERE state IN ('completed', 'cancelled')
+                ORDER BY finalized_at DESC LIMIT 1 OFFSET \(keep)
+                """), let at = try boundary.date("finalized_at")
+            else { return old }
+            let surplus = try await tx.query("""
+                DELETE FROM jobs WHERE state IN ('completed', 'cancelled') AND finalized_at <= \(at) RETURNING id
+                """).count
+            return old + surplus
+        }
+    }
+
+    static func decodeRecord(_ row: any SQLRow) throws -> JobRecord {
+        let errorsText = try row.string("errors") ?? "[]"
+        let errors = (try? JSONDecoder.jobs.decode([JobError].self, from: Data(errorsText.utf8))) ?? []
+        return JobRecord(
+            id: try row.require("id", row.int), queue: try row.require("queue", row.string), kind: try row.require("kind", row.string),
+            argsJSON: try row.require("args", row.string), uniqueKey: try row.string("unique_key"),
+            state: JobState(rawValue: try row.require("state", row.string)) ?? .discarded,
+            priority: Int(try row.require("priority", row.int)), attempt: Int(try row.require("attempt", row.int)),
+            maxAttempts: Int(try row.require("max_attempts", row.int)), runAt: try row.require("run_at", row.date),
+            leaseOwner: try row.string("lease_owner"), leaseExpiresAt: try row.date("lease_expires_at"),
+            heartbeatAt: try row.date("heartbeat_at"), progress: Int(try row.require("progress", row.int)),
+            progressMessage: try row.string("progress_message"), errors: errors,
+            createdAt: try row.require("created_at", row.date), attemptedAt: try row.date("attempted_at"),
+            finalizedAt: try row.date("finalized_at"), updatedAt: try row.require("updated_at", row.date))
+    }
+}

@@ -1,0 +1,298 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import Store
+import Synchronization
+
+/// The workers of one process: for each configured queue, up to N jobs at a time, claimed in batches.
+///
+/// A swift-service-lifecycle `Service`. On graceful shutdown it stops claiming, lets running jobs
+/// finish within `shutdownGrace`, then cancels the rest and gives their jobs back (without using
+/// up an attempt). Idle workers wake on PostgreSQL `NOTIFY` within milliseconds of an enqueue's
+/// commit, and poll every `pollInterval` as the fallback (and on SQLite). Every worker also rescues
+/// expired leases, so recovery does not hang on one leader staying alive.
+public final class JobWorkers: Service, Sendable {
+    public struct Configuration: Sendable {
+        /// Queue name → how many of its jobs may run at once in this process.
+        public var concurrency: [String: Int]
+        public var pollInterval: Duration
+        public var rescueInterval: Duration
+        public var shutdownGrace: Duration
+        /// Identifies this process in `lease_owner`: host, pid and a random suffix.
+        public var workerID: String
+
+        public init(
+            concurrency: [String: Int], pollInterval: Duration = .seconds(1), rescueInterval: Duration = .seconds(5),
+            shutdownGrace: Duration = .seconds(30), workerID: String = JobWorkers.defaultWorkerID()
+        ) {
+            self.concurrency = concurrency.filter { $0.value > 0 }
+            self.pollInterval = pollInterval
+            self.rescueInterval = rescueInterval
+            self.shutdownGrace = shutdownGrace
+            self.workerID = workerID
+        }
+    }
+
+    public let queue: JobQueue
+    public let registry: JobRegistry
+    public let configuration: Configuration
+    let logger: Logger
+    private let stopping = Mutex(false)
+    private let wakers: [String: AsyncStream<Void>.Continuation]
+    private let streams: Mutex<[String: AsyncStream<Void>]>
+
+    public init(queue: JobQueue, registry: JobRegistry, configuration: Configuration, logger: Logger) {
+        self.queue = queue
+        self.registry = registry
+        self.configuration = configuration
+        self.logger = logger
+        var wakers: [String: AsyncStream<Void>.Continuation] = [:]
+        var streams: [String: AsyncStream<Void>] = [:]
+        for name in configuration.concurrency.keys {
+            // Wake-ups coalesce: one pending signal is enough to make a loop look for work.
+            let (stream, continuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+            wakers[name] = continuation
+            streams[name] = stream
+        }
+        self.wakers = wakers
+        self.streams = Mutex(streams)
+    }
+
+    public static func defaultWorkerID() -> String {
+        let host = ProcessInfo.processInfo.hostName
+        return "\(host)-\(getpid())-\(UInt16.random(in: 0...UInt16.max))"
+    }
+
+    private var isStopping: Bool { stopping.withLock { $0 } }
+
+    /// Wakes the loops of `queue` (all queues when nil).
+    func wake(_ queue: String? = nil) {
+        if let queue {
+            wakers[queue]?.yield()
+        } else {
+            for waker in wakers.values { waker.yield() }
+        }
+    }
+
+    public func run() async throws {
+        let loops = streams.withLock { $0 }
+        logger.info("workers starting", metadata: [
+            "worker": "\(configuration.workerID)", "queues": "\(configuration.concurrency.sorted { $0.key < $1.key })",
+            "kinds": "\(registry.kinds)", "wakeups": "\(queue.store.supportsNotifications ? "notify+poll" : "poll")",
+        ])
+        await withGracefulShutdownHandler {
+            await withTaskGroup(of: Void.self) { helpers in
+                if queue.store.supportsNotifications {
+                    helpers.addTask { await self.listen() }
+                }
+                helpers.addTask { await self.rescueLoop() }
+                helpers.addTask { await self.pollTimer() }
+                await withTaskGroup(of: Void.self) { runners in
+                    for (name, stream) in loops {
+                        runners.addTask { await self.runQueue(name, concurrency: self.configuration.concurrency[name] ?? 1, wakeups: stream) }
+                    }
+                }
+                // Every queue loop has drained: stop the helpers.
+                helpers.cancelAll()
+            }
+        } onGracefulShutdown: {
+            self.stopping.withLock { $0 = true }
+            for waker in self.wakers.values { waker.finish() }
+        }
+        logger.info("workers stopped", metadata: ["worker": "\(configuration.workerID)"])
+    }
+
+    // MARK: One queue
+
+    private func runQueue(_ name: String, concurrency: Int, wakeups: AsyncStream<Void>) async {
+        let inFlight = InFlight()
+        let kinds = registry.kinds
+        await withDiscardingTaskGroup { jobs in
+            var wakeups = wakeups.makeAsyncIterator()
+            while !isStopping {
+                // Claim as many as there are free slots, in one statement.
+                let free = concurrency - inFlight.count
+                if free > 0 {
+                    do {
+                        let claimed = try await queue.claim(queue: name, limit: free, owner: configuration.workerID, kinds: kinds)
+                        for job in claimed {
+                            inFlight.add(1)
+                            jobs.addTask {
+                                await self.execute(job)
+                                inFlight.add(-1)
+                                self.wake(name)
+                            }
+                        }
+                        // A full batch may mean more work is waiting: look again without sleeping.
+                        if claimed.count == free { continue }
+                    } catch {
+                        logger.warning("claim failed", metadata: ["queue": "\(name)", "error": "\(String(reflecting: error))"])
+                    }
+                }
+                guard await wakeups.next() != nil else { break }
+            }
+            // Shutting down: give running jobs the grace period, then cancel them (they give their jobs back).
+            let deadline = ContinuousClock.now + configuration.shutdownGrace
+            while inFlight.count > 0 && ContinuousClock.now < deadline {
+                try? await Task.sleep(for: .milliseconds(20))
+            }
+            if inFlight.count > 0 {
+                logger.warning("grace period over; releasing running jobs", metadata: ["queue": "\(name)", "jobs": "\(inFlight.count)"])
+                jobs.cancelAll()
+            }
+        }
+    }
+
+    // MARK: One job
+
+    enum Outcome: Sendable {
+        case succeeded
+        case failed(any Error)
+        case leaseLost
+        case timedOut(Duration)
+    }
+
+    func execute(_ job: ClaimedJob) async {
+        let logger = {
+            var logger = self.logger
+            logger[metadataKey: "job"] = "\(job.id)"
+            logger[metadataKey: "kind"] = "\(job.kind)"
+            logger[metadataKey: "attempt"] = "\(job.attempt)"
+            return logger
+        }()
+        queue.metrics?.started(job)
+        let started = ContinuousClock.now
+        guard let entry = registry.entry(for: job.kind) else {
+            await finish { _ = try await self.queue.fail(job, error: JobFailure.permanent("no handler for kind \(job.kind)")) }
+            return
+        }
+        let context = JobContext(job: job, queue: queue, logger: logger, workerID: configuration.workerID)
+        let heartbeatEvery = configuration.leaseInterval(queue.configuration.lease(for: job.kind))
+
+        let outcome: Outcome = await withTaskGroup(of: Outcome?.self) { group in
+            group.addTask {
+                do {
+                    try await entry.run(job, context)
+                    return .succeeded
+                } catch {
+                    return .failed(error)
+                }
+            }
+            group.addTask {
+                // Heartbeat at a third of the lease (QUEUE-NOTES: renewing at the lease itself duplicates work).
+                while !Task.isCancelled {
+                    do { try await Task.sleep(for: heartbeatEvery) } catch { return nil }
+                    do {
+                        if try await !self.queue.heartbeat(job) { return .leaseLost }
+                    } catch {
+                        logger.warning("heartbeat failed; retrying", metadata: ["error": "\(String(reflecting: error))"])
+                    }
+                }
+                return nil
+            }
+            if let timeout = entry.timeout {
+                group.addTask {
+                    do { try await Task.sleep(for: timeout) } catch { return nil }
+                    return .timedOut(timeout)
+                }
+            }
+            var result: Outcome = .failed(CancellationError())
+            while let next = await group.next() {
+                if let next {
+                    result = next
+                    break
+                }
+            }
+            group.cancelAll()
+            return result
+        }
+        queue.metrics?.runTime(job, ContinuousClock.now - started)
+
+        // The outcome is written even when this task is being cancelled (shutdown), in a task of its own.
+        let shuttingDown = Task.isCancelled
+        await finish {
+            switch outcome {
+            case .succeeded:
+                if try await !self.queue.complete(job) {
+                    let state = try await self.queue.job(id: job.id)?.state
+                    if state != .completed { logger.warning("lease lost before completion; result dropped", metadata: ["state": "\(state?.rawValue ?? "deleted")"]) }
+                }
+            case .leaseLost:
+                logger.warning("lease lost (expired or cancelled); stopped the handler")
+            case .timedOut(let limit):
+                _ = try await self.queue.fail(job, error: JobTimedOut(limit: limit))
+            case .failed(let error as LeaseLost):
+                logger.warning("\(error)")
+            case .failed(let error) where error is CancellationError || shuttingDown:
+                if try await self.queue.release(job) { logger.info("released at shutdown") }
+            case .failed(let error):
+                let state = try await self.queue.fail(job, error: error)
+                logger.log(level: state == .discarded ? .error : .warning, "attempt failed", metadata: [
+                    "error": "\(error)", "next": "\(state?.rawValue ?? "lease lost")",
+                ])
+            }
+        }
+    }
+
+    /// Runs a final status write to completion even if the caller is cancelled.
+    private func finish(_ write: @escaping @Sendable () async throws -> Void) async {
+        let logger = self.logger
+        await Task {
+            do { try await write() } catch { logger.error("could not record a job's outcome", metadata: ["error": "\(String(reflecting: error))"]) }
+        }.value
+    }
+
+    // MARK: Helpers
+
+    private func listen() async {
+        while !Task.isCancelled {
+            do {
+                try await queue.store.listen(channel: JobQueue.channel) { [weak self] payload in self?.wake(payload) }
+            } catch {
+                if Task.isCancelled { return }
+                logger.warning("LISTEN connection lost; polling until it is back", metadata: ["error": "\(String(reflecting: error))"])
+            }
+            try? await Task.sleep(for: .seconds(1))
+        }
+    }
+
+    private func pollTimer() async {
+        while !Task.isCancelled {
+            do { try await Task.sleep(for: configuration.pollInterval) } catch { return }
+            wake()
+        }
+    }
+
+    private func rescueLoop() async {
+        while !Task.isCancelled {
+            do { try await Task.sleep(for: configuration.rescueInterval) } catch { return }
+            do {
+                let rescued = try await queue.rescueExpiredLeases()
+                if !rescued.isEmpty {
+                    logger.warning("rescued jobs whose lease expired", metadata: ["jobs": "\(rescued.map { "\($0.id)→\($0.state.rawValue)" })"])
+                    wake()
+                }
+            } catch {
+                logger.warning("rescue failed", metadata: ["error": "\(String(reflecting: error))"])
+            }
+        }
+    }
+}
+
+extension JobWorkers.Configuration {
+    /// Heartbeats run at a third of the lease.
+    func leaseInterval(_ lease: Duration) -> Duration { lease / 3 }
+}
+
+/// An attempt ran longer than its kind's timeout.
+public struct JobTimedOut: Error, CustomStringConvertible {
+    public let limit: Duration
+    public var description: String { "timed out after \(limit)" }
+}
+
+/// Jobs running on one queue loop, shared with the tasks that run them.
+final class InFlight: Sendable {
+    private let value = Atomic<Int>(0)
+    var count: Int { value.load(ordering: .relaxed) }
+    func add(_ delta: Int) { value.add(delta, ordering: .relaxed) }
+}

@@ -1,0 +1,26 @@
+import Foundation
+
+/// The jobs of the watchlist pipeline (DESIGN.md): one queue each, one unfinished job per repository.
+///
+/// `repository-setup` is enqueued by `POST /v1/watchlist` in the transaction that creates the
+/// repository; its handler (shallow clone or fetch), `commit-backfill` and `health-analysis` are
+/// built by the git-ingestion and health-analysis work. Until a process registers a handler for a
+/// kind, its jobs wait in their queue (visible in `GET /v1/queues`) — workers never claim a kind
+/// they cannot run.
+public enum PipelineJobs {
+    public struct RepositorySetup: JobArguments {
+        public static let kind = "repository-setup"
+        public static let queue = "repository-setup"
+        public let repositoryID: UUID
+
+        public init(repositoryID: UUID) { self.repositoryID = repositoryID }
+
+        /// One unfinished setup job per repository, however many users add it at once.
+        public var uniqueKey: String { "repository-setup:\(repositoryID.uuidString.lowercased())" }
+
+        enum CodingKeys: String, CodingKey { case repositoryID = "repository_id" }
+    }
+
+    /// The queues the pipeline uses, in pipeline order, and the queue's own.
+    public static let queues = ["repository-setup", "commit-backfill", "health-analysis", "maintenance"]
+}
