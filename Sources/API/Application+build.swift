@@ -2,6 +2,7 @@ import Domain
 import Hummingbird
 import Logging
 import Prometheus
+import Queue
 import ServiceLifecycle
 import Settings
 import Store
@@ -12,12 +13,16 @@ import Store
 /// - Parameters:
 ///   - settings: resolved configuration.
 ///   - store: the store; it is also run as the first service, so it starts before the server and stops after it.
+///   - queue: the job queue in that store (enqueues from the API, admin routes, queue metrics).
 ///   - registry: where metrics go (shared with the other roles of the process).
+///   - migrations: brings the schema up to date before the server accepts a request (runs as the second service).
 ///   - services: further services to run beside the server (workers, scheduler), in dependency order.
 public func buildApplication(
     settings: Settings,
     store: any Store,
+    queue: JobQueue,
     registry: PrometheusCollectorRegistry,
+    migrations: MigrationService,
     services: [any Service] = [],
     logger: Logger
 ) -> Application<RouterResponder<AppRequestContext>> {
@@ -26,26 +31,25 @@ public func buildApplication(
     router.add(middleware: MetricsMiddleware(registry: registry))
     router.add(middleware: ErrorMiddleware())
 
-    SystemController(store: store, registry: registry).addRoutes(to: router)
+    SystemController(store: store, queue: queue, registry: registry).addRoutes(to: router)
 
-    let service = WatchlistService(store: store, settings: settings)
+    let service = WatchlistService(store: store, queue: queue, settings: settings)
     let auth = AuthMiddleware(store: store, cache: CallerCache(ttl: .seconds(settings.keyCacheSeconds)))
     let v1 = router.group("v1").add(middleware: auth)
     WatchlistController(service: service).addRoutes(to: v1)
+    JobsController(queue: queue, settings: settings).addRoutes(to: v1)
     let activity = router.group("activity").add(middleware: auth)
     SeedController(service: service).addRoutes(to: activity)
 
     var app = Application(
         router: router,
         configuration: .init(address: .hostname(settings.httpHost, port: settings.httpPort), serverName: "repowatch"),
-        services: [store] + services,
+        services: [store, migrations] + services,
         logger: logger
     )
-    // The store is running by now (it is a service started before the server); bring its schema up to date
-    // before the first request is accepted.
+    // The store runs as a service started before the server; no request is accepted before its schema is current.
     app.beforeServerStarts {
-        try await store.waitUntilReachable()
-        try await store.migrate(logger: logger)
+        try await migrations.waitUntilDone()
     }
     return app
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import Queue
 import Settings
 import Store
 
@@ -59,6 +60,14 @@ enum Bootstrap {
         } catch let error as StoreError {
             FileHandle.standardError.write(Data("repowatch: \(error)\n".utf8))
             throw ExitCode(69)
+        }
+    }
+
+    static func roles(settings: Settings, store: any Store, queue: JobQueue, migrations: MigrationService, logger: Logger) throws -> BackgroundRoles {
+        do {
+            return try BackgroundRoles.make(settings: settings, store: store, queue: queue, migrations: migrations, logger: logger)
+        } catch ExitCodeError.configuration {
+            throw ExitCode(78)
         }
     }
 

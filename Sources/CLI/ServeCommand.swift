@@ -7,11 +7,12 @@ import Prometheus
 import ServiceLifecycle
 import Settings
 import Store
+import UnixSignals
 
 /// `repowatch serve`: every role in one process — the default for one machine.
 ///
-/// Today the roles are the store and the HTTP API; the job workers and the scheduler join this
-/// service group as they are built (see DESIGN.md), in dependency order before the HTTP server.
+/// Services, in dependency order (graceful shutdown runs in reverse): the store, the migrations,
+/// the job workers, the periodic scheduler, then the HTTP server.
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "serve", abstract: "Run every role (API and background work) in one process.")
 
@@ -22,7 +23,7 @@ struct ServeCommand: AsyncParsableCommand {
     }
 }
 
-/// `repowatch api`: the HTTP API alone, for deployments that run workers elsewhere.
+/// `repowatch api`: the HTTP API alone, for deployments that run `repowatch worker` elsewhere.
 struct APICommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "api", abstract: "Run the HTTP API only.")
 
@@ -33,19 +34,48 @@ struct APICommand: AsyncParsableCommand {
     }
 }
 
+/// `repowatch worker`: the job workers and the periodic scheduler, without HTTP.
+struct WorkerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "worker", abstract: "Run the job workers and the periodic scheduler (no HTTP).")
+
+    @OptionGroup var options: CommonOptions
+
+    func run() async throws {
+        let settings = try options.settings()
+        let logger = Bootstrap.logger(settings)
+        let store = try await Bootstrap.openStore(settings, logger: logger)
+        let registry = PrometheusCollectorRegistry()
+        let migrations = MigrationService(store: store, logger: logger)
+        let queue = BackgroundRoles.queue(settings: settings, store: store, registry: registry)
+        let roles = try Bootstrap.roles(settings: settings, store: store, queue: queue, migrations: migrations, logger: logger)
+        logger.info("starting", metadata: ["role": "worker", "store": "\(store.location)"])
+        let group = ServiceGroup(configuration: .init(
+            services: ([store, migrations] + roles.services).map { .init(service: $0) },
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger))
+        try await group.run()
+    }
+}
+
 enum Server {
     static func run(options: CommonOptions, role: String) async throws {
         let settings = try options.settings()
         let logger = Bootstrap.logger(settings)
         let store = try await Bootstrap.openStore(settings, logger: logger)
         let registry = PrometheusCollectorRegistry()
-        var app = buildApplication(settings: settings, store: store, registry: registry, logger: logger)
+        let migrations = MigrationService(store: store, logger: logger)
+        let queue = BackgroundRoles.queue(settings: settings, store: store, registry: registry)
+        let background = role == "serve"
+            ? try Bootstrap.roles(settings: settings, store: store, queue: queue, migrations: migrations, logger: logger).services : []
+        var app = buildApplication(
+            settings: settings, store: store, queue: queue, registry: registry, migrations: migrations, services: background, logger: logger)
         app.beforeServerStarts {
             try await printFirstAdminKey(store: store, logger: logger)
         }
         logger.info("starting", metadata: [
             "role": "\(role)", "address": "\(settings.httpHost):\(settings.httpPort)",
-            "store": "\(store.dialect == .sqlite ? "sqlite \(settings.sqlitePath)" : "postgres")",
+            "store": "\(store.location)",
         ])
         try await app.runService()
     }

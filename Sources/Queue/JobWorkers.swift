@@ -36,13 +36,16 @@ public final class JobWorkers: Service, Sendable {
     public let queue: JobQueue
     public let registry: JobRegistry
     public let configuration: Configuration
+    let migrations: MigrationService?
     let logger: Logger
     private let stopping = Mutex(false)
     private let wakers: [String: AsyncStream<Void>.Continuation]
     private let streams: Mutex<[String: AsyncStream<Void>]>
 
-    public init(queue: JobQueue, registry: JobRegistry, configuration: Configuration, logger: Logger) {
+    /// - Parameter migrations: when given, the workers start once it has brought the schema up to date.
+    public init(queue: JobQueue, registry: JobRegistry, configuration: Configuration, migrations: MigrationService? = nil, logger: Logger) {
         self.queue = queue
+        self.migrations = migrations
         self.registry = registry
         self.configuration = configuration
         self.logger = logger
@@ -75,6 +78,7 @@ public final class JobWorkers: Service, Sendable {
     }
 
     public func run() async throws {
+        try await migrations?.waitUntilDone()
         let loops = streams.withLock { $0 }
         logger.info("workers starting", metadata: [
             "worker": "\(configuration.workerID)", "queues": "\(configuration.concurrency.sorted { $0.key < $1.key })",

@@ -33,12 +33,17 @@ public final class PeriodicScheduler: Service, Sendable {
     public let jobs: [PeriodicJob]
     let standbyInterval: Duration
     let tick: Duration
+    let migrations: MigrationService?
     let logger: Logger
     /// Any constant no other application on the database uses for an advisory lock.
     static let lockKey: Int64 = 0x5257_5343_4845_44  // "RWSCHED"
 
-    public init(queue: JobQueue, jobs: [PeriodicJob], standbyInterval: Duration = .seconds(2), tick: Duration = .seconds(1), logger: Logger) {
+    public init(
+        queue: JobQueue, jobs: [PeriodicJob], standbyInterval: Duration = .seconds(2), tick: Duration = .seconds(1),
+        migrations: MigrationService? = nil, logger: Logger
+    ) {
         self.queue = queue
+        self.migrations = migrations
         self.jobs = jobs
         self.standbyInterval = standbyInterval
         self.tick = tick
@@ -47,6 +52,7 @@ public final class PeriodicScheduler: Service, Sendable {
 
     public func run() async throws {
         guard !jobs.isEmpty else { return try await gracefulShutdown() }
+        try await migrations?.waitUntilDone()
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 do {

@@ -6,6 +6,7 @@ import Hummingbird
 import HummingbirdTesting
 import NIOCore
 import Prometheus
+import Queue
 import Settings
 import Store
 import TestSupport
@@ -15,6 +16,7 @@ import Testing
 struct APIHarness {
     let client: any TestClientProtocol
     let store: any Store
+    let queue: JobQueue
 
     struct Reply {
         let status: HTTPResponse.Status
@@ -74,9 +76,13 @@ struct APIHarness {
         var env = ["REPOWATCH_HTTP_PORT": "0", "REPOWATCH_LOG_LEVEL": "warning", "REPOWATCH_API_KEY_CACHE_SECONDS": "0"]
         env.merge(environment) { $1 }
         let settings = try Settings.load(configFile: nil, environment: env)
-        let app = buildApplication(settings: settings, store: store, registry: PrometheusCollectorRegistry(), logger: TestDatabase.logger)
+        let registry = PrometheusCollectorRegistry()
+        let queue = JobQueue(store: store, metrics: QueueMetrics(registry: registry))
+        let app = buildApplication(
+            settings: settings, store: store, queue: queue, registry: registry,
+            migrations: MigrationService(store: store, logger: TestDatabase.logger), logger: TestDatabase.logger)
         try await app.test(.live) { client in
-            try await body(APIHarness(client: client, store: store))
+            try await body(APIHarness(client: client, store: store, queue: queue))
         }
     }
 }

@@ -2,11 +2,13 @@ import Foundation
 import Hummingbird
 import Logging
 import Prometheus
+import Queue
 import Store
 
 /// Unauthenticated operational routes: liveness, readiness, metrics, the OpenAPI document.
 struct SystemController {
     let store: any Store
+    let queue: JobQueue
     let registry: PrometheusCollectorRegistry
 
     func addRoutes(to router: Router<AppRequestContext>) {
@@ -38,6 +40,13 @@ struct SystemController {
     }
 
     @Sendable func metrics(_ request: Request, context: AppRequestContext) async throws -> Response {
+        // Queue depth and age are read at scrape time (one grouped query), so they are current in
+        // every process that serves /metrics, whichever process runs the workers.
+        do {
+            QueueMetrics(registry: registry).record(try await queue.stats(queues: PipelineJobs.queues))
+        } catch {
+            context.logger.warning("queue statistics unavailable for /metrics", metadata: ["error": "\(String(reflecting: error))"])
+        }
         var bytes: [UInt8] = []
         registry.emit(into: &bytes)
         return Response(

@@ -2,14 +2,17 @@ import Domain
 import Foundation
 import HTTPTypes
 import Settings
+import Queue
 import Store
 
 /// The use cases behind the watchlist routes (the v1 API and the seed-compatible one share them).
 ///
-/// Adding an entry is one transaction: find or create the repository, find or create the entry.
-/// Either all of it is written or none of it.
+/// Adding an entry is one transaction: find or create the repository, find or create the entry,
+/// and, for a new repository, enqueue its `repository-setup` job (unique per repository). Either all
+/// of it is written or none of it: there is no entry without its job, and no job for a rolled-back entry.
 struct WatchlistService: Sendable {
     let store: any Store
+    let queue: JobQueue
     let settings: Settings
 
     /// Validates and adds `repoURL` to `userID`'s watchlist.
@@ -23,8 +26,13 @@ struct WatchlistService: Sendable {
         let notes = try validNotes(notes)
         let alertsText = try validAlerts(alerts ?? .object([:]))
         let now = Date()
-        let result = try await store.transaction { tx in
-            try await tx.addToWatchlist(userID: userID, url: url, alertsJSON: alertsText, notes: notes, now: now)
+        let result = try await store.transaction { [queue] tx in
+            let added = try await tx.addToWatchlist(userID: userID, url: url, alertsJSON: alertsText, notes: notes, now: now)
+            if added.repositoryCreated {
+                let setup = PipelineJobs.RepositorySetup(repositoryID: added.entry.repository.id)
+                try await queue.enqueue(setup, options: .init(uniqueKey: setup.uniqueKey), in: tx)
+            }
+            return added
         }
         return (result.entry, result.entryCreated)
     }

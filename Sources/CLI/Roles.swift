@@ -1,0 +1,63 @@
+import Foundation
+import Logging
+import Prometheus
+import Queue
+import ServiceLifecycle
+import Settings
+import Store
+
+/// The background roles of a process, built from the configuration: the job queue, its workers and
+/// the periodic scheduler. `serve` runs them beside the HTTP API; `worker` runs them alone.
+struct BackgroundRoles {
+    let queue: JobQueue
+    let migrations: MigrationService
+    let workers: JobWorkers
+    let scheduler: PeriodicScheduler
+
+    var services: [any Service] { [workers, scheduler] }
+
+    static func queue(settings: Settings, store: any Store, registry: PrometheusCollectorRegistry) -> JobQueue {
+        let jobs = settings.jobs
+        return JobQueue(
+            store: store,
+            configuration: .init(
+                maxAttempts: jobs.maxAttempts, retry: RetryPolicy(base: jobs.retryBase, maximum: jobs.retryMax, jitter: 0.2),
+                lease: jobs.lease),
+            metrics: QueueMetrics(registry: registry))
+    }
+
+    /// The handlers this binary has. The pipeline's handlers join as the ingestion and analysis stages are built.
+    static func registry(settings: Settings) -> JobRegistry {
+        var registry = JobRegistry()
+        registry.register(NoopHandler())
+        registry.register(ProbeHandler())
+        registry.register(PruneJobsHandler(maxAge: settings.jobs.retentionAge, keep: settings.jobs.retentionCount), timeout: .seconds(600))
+        return registry
+    }
+
+    /// - Throws: a configuration error when `jobs.prune_schedule` does not parse.
+    static func make(settings: Settings, store: any Store, queue: JobQueue, migrations: MigrationService, logger: Logger) throws -> BackgroundRoles {
+        let schedule: Schedule
+        do {
+            schedule = try Schedule(parsing: settings.jobs.pruneSchedule)
+        } catch {
+            FileHandle.standardError.write(Data("repowatch: configuration error: jobs.prune_schedule: \(error)\n".utf8))
+            throw ExitCodeError.configuration
+        }
+        let workers = JobWorkers(
+            queue: queue, registry: registry(settings: settings),
+            configuration: .init(
+                concurrency: settings.workerConcurrency, pollInterval: settings.jobs.pollInterval,
+                rescueInterval: settings.jobs.rescueInterval, shutdownGrace: settings.jobs.shutdownGrace),
+            migrations: migrations, logger: logger)
+        let scheduler = PeriodicScheduler(
+            queue: queue,
+            jobs: [PeriodicJob(name: "prune-jobs", schedule: schedule, arguments: { _ in PruneJobsJob() })],
+            migrations: migrations, logger: logger)
+        return BackgroundRoles(queue: queue, migrations: migrations, workers: workers, scheduler: scheduler)
+    }
+}
+
+enum ExitCodeError: Error {
+    case configuration
+}
