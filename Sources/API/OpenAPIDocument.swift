@@ -129,6 +129,88 @@ enum OpenAPIDocument {
             }
           }
         },
+        "/v1/queues": {
+          "get": {
+            "operationId": "listQueues",
+            "summary": "Jobs per queue and state, and how long the oldest due job has waited (admin)",
+            "responses": {
+              "200": {"description": "One row per queue", "content": {"application/json": {"schema": {"type": "array", "items": {"$ref": "#/components/schemas/QueueStats"}}}}},
+              "401": {"$ref": "#/components/responses/Unauthorized"},
+              "403": {"$ref": "#/components/responses/Forbidden"}
+            }
+          }
+        },
+        "/v1/jobs": {
+          "get": {
+            "operationId": "listJobs",
+            "summary": "Jobs, newest first (admin)",
+            "parameters": [
+              {"name": "state", "in": "query", "required": false, "schema": {"$ref": "#/components/schemas/JobState"}},
+              {"name": "queue", "in": "query", "required": false, "schema": {"type": "string"}},
+              {"name": "kind", "in": "query", "required": false, "schema": {"type": "string"}},
+              {"name": "limit", "in": "query", "required": false, "schema": {"type": "integer", "minimum": 1, "maximum": 200}},
+              {"name": "cursor", "in": "query", "required": false, "description": "next_cursor of the previous page", "schema": {"type": "string", "pattern": "^[1-9][0-9]{0,17}$"}}
+            ],
+            "responses": {
+              "200": {"description": "One page", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/JobList"}}}},
+              "400": {"$ref": "#/components/responses/BadRequest"},
+              "401": {"$ref": "#/components/responses/Unauthorized"},
+              "403": {"$ref": "#/components/responses/Forbidden"}
+            }
+          }
+        },
+        "/v1/jobs/{id}": {
+          "parameters": [{"$ref": "#/components/parameters/JobID"}],
+          "get": {
+            "operationId": "getJob",
+            "summary": "One job, with one error per failed attempt (admin)",
+            "responses": {
+              "200": {"description": "The job", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Job"}}}},
+              "401": {"$ref": "#/components/responses/Unauthorized"},
+              "403": {"$ref": "#/components/responses/Forbidden"},
+              "404": {"$ref": "#/components/responses/NotFound"}
+            }
+          },
+          "delete": {
+            "operationId": "deleteJob",
+            "summary": "Delete a job that is not running (admin)",
+            "responses": {
+              "204": {"description": "Deleted"},
+              "401": {"$ref": "#/components/responses/Unauthorized"},
+              "403": {"$ref": "#/components/responses/Forbidden"},
+              "404": {"$ref": "#/components/responses/NotFound"},
+              "409": {"$ref": "#/components/responses/Conflict"}
+            }
+          }
+        },
+        "/v1/jobs/{id}/retry": {
+          "parameters": [{"$ref": "#/components/parameters/JobID"}],
+          "post": {
+            "operationId": "retryJob",
+            "summary": "Put a discarded, cancelled or completed job back in its queue with fresh attempts (admin)",
+            "responses": {
+              "200": {"description": "The job, available again", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Job"}}}},
+              "401": {"$ref": "#/components/responses/Unauthorized"},
+              "403": {"$ref": "#/components/responses/Forbidden"},
+              "404": {"$ref": "#/components/responses/NotFound"},
+              "409": {"$ref": "#/components/responses/Conflict"}
+            }
+          }
+        },
+        "/v1/jobs/{id}/cancel": {
+          "parameters": [{"$ref": "#/components/parameters/JobID"}],
+          "post": {
+            "operationId": "cancelJob",
+            "summary": "Cancel a job that has not finished; a running one loses its lease at once (admin)",
+            "responses": {
+              "200": {"description": "The job, cancelled", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Job"}}}},
+              "401": {"$ref": "#/components/responses/Unauthorized"},
+              "403": {"$ref": "#/components/responses/Forbidden"},
+              "404": {"$ref": "#/components/responses/NotFound"},
+              "409": {"$ref": "#/components/responses/Conflict"}
+            }
+          }
+        },
         "/health/live": {
           "get": {
             "operationId": "live", "summary": "The process is up", "security": [],
@@ -162,7 +244,8 @@ enum OpenAPIDocument {
           "bearer": {"type": "http", "scheme": "bearer", "description": "An API key made with `repowatch keys create`."}
         },
         "parameters": {
-          "EntryID": {"name": "id", "in": "path", "required": true, "description": "Watchlist entry id", "schema": {"type": "string"}}
+          "EntryID": {"name": "id", "in": "path", "required": true, "description": "Watchlist entry id", "schema": {"type": "string"}},
+          "JobID": {"name": "id", "in": "path", "required": true, "description": "Job id", "schema": {"type": "string"}}
         },
         "links": {
           "SeedStatus": {"operationId": "seedEntryStatus", "parameters": {"id": "$response.body#/watchlist_id"}, "description": "Poll the entry just added"}
@@ -176,11 +259,60 @@ enum OpenAPIDocument {
           "Unauthorized": {"description": "No valid API key", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
           "Forbidden": {"description": "The key may not do this", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
           "NotFound": {"description": "No such entry for this caller", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+          "Conflict": {"description": "The job is in a state the action does not apply to", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
           "TooLarge": {"description": "Body over api.max_body_bytes", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
           "UnsupportedMediaType": {"description": "Body not sent as application/json", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
           "Unprocessable": {"description": "Well-formed but refused: the URL is not a repository URL, its host is not allowed, notes too long", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
         },
         "schemas": {
+          "JobState": {"type": "string", "enum": ["available", "running", "retryable", "completed", "discarded", "cancelled"]},
+          "QueueStats": {
+            "type": "object", "required": ["queue", "counts", "oldest_available_age_seconds"],
+            "properties": {
+              "queue": {"type": "string"},
+              "counts": {"type": "object", "additionalProperties": {"type": "integer", "minimum": 0}, "description": "Jobs by state"},
+              "oldest_available_age_seconds": {"type": ["number", "null"], "description": "How long the oldest due, unstarted job has waited"}
+            }
+          },
+          "Job": {
+            "type": "object",
+            "required": ["id", "queue", "kind", "args", "unique_key", "state", "priority", "attempt", "max_attempts", "run_at", "lease_owner", "lease_expires_at", "heartbeat_at", "progress", "progress_message", "errors", "created_at", "attempted_at", "finalized_at", "updated_at"],
+            "properties": {
+              "id": {"type": "integer"},
+              "queue": {"type": "string"},
+              "kind": {"type": "string"},
+              "args": {"description": "The job's arguments"},
+              "unique_key": {"type": ["string", "null"]},
+              "state": {"$ref": "#/components/schemas/JobState"},
+              "priority": {"type": "integer"},
+              "attempt": {"type": "integer", "minimum": 0},
+              "max_attempts": {"type": "integer", "minimum": 1},
+              "run_at": {"$ref": "#/components/schemas/Timestamp"},
+              "lease_owner": {"type": ["string", "null"]},
+              "lease_expires_at": {"$ref": "#/components/schemas/NullableTimestamp"},
+              "heartbeat_at": {"$ref": "#/components/schemas/NullableTimestamp"},
+              "progress": {"type": "integer", "minimum": 0, "maximum": 100},
+              "progress_message": {"type": ["string", "null"]},
+              "errors": {
+                "type": "array",
+                "items": {
+                  "type": "object", "required": ["attempt", "at", "error"],
+                  "properties": {"attempt": {"type": "integer"}, "at": {"$ref": "#/components/schemas/Timestamp"}, "error": {"type": "string"}}
+                }
+              },
+              "created_at": {"$ref": "#/components/schemas/Timestamp"},
+              "attempted_at": {"$ref": "#/components/schemas/NullableTimestamp"},
+              "finalized_at": {"$ref": "#/components/schemas/NullableTimestamp"},
+              "updated_at": {"$ref": "#/components/schemas/Timestamp"}
+            }
+          },
+          "JobList": {
+            "type": "object", "required": ["items", "next_cursor"],
+            "properties": {
+              "items": {"type": "array", "items": {"$ref": "#/components/schemas/Job"}},
+              "next_cursor": {"type": ["string", "null"]}
+            }
+          },
           "Status": {"type": "string", "enum": ["processing", "ready", "failed"]},
           "Stage": {"type": "string", "enum": ["queued", "cloning", "backfilling", "analyzing", "done"]},
           "Timestamp": {"type": "string", "format": "date-time"},

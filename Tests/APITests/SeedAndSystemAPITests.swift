@@ -78,7 +78,8 @@ struct SystemAPITests {
             #expect(document.string("openapi") == "3.1.0")
             guard let paths = document.object("paths") else { Issue.record("no paths"); return }
             for path in ["/v1/watchlist", "/v1/watchlist/{id}", "/v1/watchlist/{id}/status", "/activity/user-watchlist-added",
-                         "/activity/watchlist/{id}/status", "/health/live", "/health/ready", "/metrics", "/openapi.json"] {
+                         "/activity/watchlist/{id}/status", "/health/live", "/health/ready", "/metrics", "/openapi.json",
+                         "/v1/queues", "/v1/jobs", "/v1/jobs/{id}", "/v1/jobs/{id}/retry", "/v1/jobs/{id}/cancel"] {
                 #expect(paths[path] != nil, "\(path) is not documented")
             }
         }
