@@ -11,7 +11,8 @@ let package = Package(
     name: "repowatch",
     platforms: [.macOS(.v15)],
     products: [
-        .executable(name: "repowatch", targets: ["repowatch"])
+        .executable(name: "repowatch", targets: ["repowatch"]),
+        .executable(name: "queue-bench", targets: ["QueueBench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -117,6 +118,17 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Tests/TestSupport",
+            swiftSettings: swiftSettings
+        ),
+        // `make bench`: the job queue's throughput and claim latency on both engines.
+        .executableTarget(
+            name: "QueueBench",
+            dependencies: [
+                "Queue", "Store", "Domain",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Benchmarks/QueueBench",
             swiftSettings: swiftSettings
         ),
         .testTarget(

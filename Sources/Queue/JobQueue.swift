@@ -68,13 +68,14 @@ public struct JobQueue: Sendable {
         let maxAttempts = options.maxAttempts ?? configuration.maxAttempts
         // Two rounds at most: a conflicting job that finishes between our INSERT and SELECT frees the key.
         for _ in 0..<2 {
-            let inserted = try await tx.first("""
+            let insert: SQL = """
                 INSERT INTO jobs (queue, kind, args, unique_key, state, priority, attempt, max_attempts, run_at, errors, created_at, updated_at)
                 VALUES (\(queue), \(kind), \(SQLValue.json(argsJSON)), \(options.uniqueKey), 'available', \(options.priority), 0,
                         \(maxAttempts), \(options.runAt ?? now), \(SQLValue.json("[]")), \(now), \(now))
                 ON CONFLICT (unique_key) WHERE unique_key IS NOT NULL AND state IN ('available', 'running', 'retryable') DO NOTHING
                 RETURNING id
-                """)
+                """
+            let inserted = try await tx.first(insert.prepared())
             if let inserted {
                 if tx.dialect == .postgres {
                     // Delivered on commit only; wakes an idle worker at once instead of at its next poll.
@@ -125,15 +126,15 @@ public struct JobQueue: Sendable {
             ORDER BY priority, run_at, id
             LIMIT \(limit)
             """
-        let rows = try await store.transaction { tx in
-            try await tx.query("""
-                UPDATE jobs SET state = 'running', attempt = attempt + 1, attempted_at = \(now), lease_token = \(token),
-                    lease_owner = \(owner), lease_expires_at = \(expires), heartbeat_at = \(now), progress = 0,
-                    progress_message = NULL, updated_at = \(now)
-                WHERE \(sqlite: "id IN (", postgres: "id = ANY(ARRAY(")\(candidates)\(sqlite: ")", postgres: " FOR UPDATE SKIP LOCKED))")
-                RETURNING id, queue, kind, args, attempt, max_attempts, priority, run_at
-                """)
-        }
+        let claim: SQL = """
+            UPDATE jobs SET state = 'running', attempt = attempt + 1, attempted_at = \(now), lease_token = \(token),
+                lease_owner = \(owner), lease_expires_at = \(expires), heartbeat_at = \(now), progress = 0,
+                progress_message = NULL, updated_at = \(now)
+            WHERE \(sqlite: "id IN (", postgres: "id = ANY(ARRAY(")\(candidates)\(sqlite: ")", postgres: " FOR UPDATE SKIP LOCKED))")
+            RETURNING id, queue, kind, args, attempt, max_attempts, priority, run_at
+            """
+        // One statement, so no explicit transaction: one round trip on PostgreSQL.
+        let rows = try await store.write(claim.prepared())
         let jobs = try rows.map { row in
             ClaimedJob(
                 id: try row.require("id", row.int), queue: try row.require("queue", row.string), kind: try row.require("kind", row.string),
@@ -218,9 +219,10 @@ public struct JobQueue: Sendable {
 
     /// `UPDATE jobs SET <set> WHERE id = ? AND state = 'running' AND lease_token = ?`; true when it changed the row.
     private func fenced(_ job: ClaimedJob, in tx: (any SQLExecutor)? = nil, _ set: () -> SQL) async throws -> Bool {
-        let sql: SQL = "UPDATE jobs SET \(set()) WHERE id = \(job.id) AND state = 'running' AND lease_token = \(job.leaseToken) RETURNING id"
+        let sql = ("UPDATE jobs SET \(set()) WHERE id = \(job.id) AND state = 'running' AND lease_token = \(job.leaseToken) RETURNING id" as SQL)
+            .prepared()
         if let tx { return try await !tx.query(sql).isEmpty }
-        return try await !store.transaction { try await $0.query(sql) }.isEmpty
+        return try await !store.write(sql).isEmpty
     }
 
     /// Appends one error object to the `errors` array, in each engine's JSON dialect.
@@ -239,16 +241,14 @@ public struct JobQueue: Sendable {
     public func rescueExpiredLeases() async throws -> [(id: Int64, state: JobState)] {
         let now = clock()
         let entry = String(decoding: try JSONEncoder.jobs.encode(JobError(attempt: 0, at: now, error: "lease expired")), as: UTF8.self)
-        let rows = try await store.transaction { tx in
-            try await tx.query("""
-                UPDATE jobs SET
-                    state = CASE WHEN attempt >= max_attempts THEN 'discarded' ELSE 'retryable' END,
-                    finalized_at = CASE WHEN attempt >= max_attempts THEN \(now) ELSE NULL END,
-                    errors = \(Self.appendError(entry)), run_at = \(now), lease_token = NULL, lease_expires_at = NULL, updated_at = \(now)
-                WHERE state = 'running' AND lease_expires_at < \(now)
-                RETURNING id, queue, kind, state
-                """)
-        }
+        let rows = try await store.write("""
+            UPDATE jobs SET
+                state = CASE WHEN attempt >= max_attempts THEN 'discarded' ELSE 'retryable' END,
+                finalized_at = CASE WHEN attempt >= max_attempts THEN \(now) ELSE NULL END,
+                errors = \(Self.appendError(entry)), run_at = \(now), lease_token = NULL, lease_expires_at = NULL, updated_at = \(now)
+            WHERE state = 'running' AND lease_expires_at < \(now)
+            RETURNING id, queue, kind, state
+            """)
         let rescued = try rows.map { row in
             (id: try row.require("id", row.int), state: JobState(rawValue: try row.require("state", row.string)) ?? .retryable,
              queue: try row.require("queue", row.string), kind: try row.require("kind", row.string))

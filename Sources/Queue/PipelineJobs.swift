@@ -19,6 +19,21 @@ public enum PipelineJobs {
         public var uniqueKey: String { "repository-setup:\(repositoryID.uuidString.lowercased())" }
 
         enum CodingKeys: String, CodingKey { case repositoryID = "repository_id" }
+
+        // Ids are written lower-case everywhere (API, store), so the arguments are too.
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(repositoryID.uuidString.lowercased(), forKey: .repositoryID)
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            let text = try container.decode(String.self, forKey: .repositoryID)
+            guard let id = UUID(uuidString: text) else {
+                throw DecodingError.dataCorruptedError(forKey: .repositoryID, in: container, debugDescription: "not a UUID: \(text)")
+            }
+            repositoryID = id
+        }
     }
 
     /// The queues the pipeline uses, in pipeline order, and the queue's own.

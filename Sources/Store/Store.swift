@@ -21,6 +21,10 @@ public protocol Store: Service, Sendable {
     /// Runs `body` with a connection for reads (autocommit; on SQLite one of the reader connections).
     func read<T: Sendable>(_ body: @Sendable (any SQLExecutor) async throws -> T) async throws -> T
 
+    /// Runs one statement that writes, in a transaction of its own (autocommit: one round trip on
+    /// PostgreSQL, no BEGIN/COMMIT; on SQLite it still takes the single writer).
+    func write(_ sql: SQL) async throws -> [any SQLRow]
+
     /// True when ``listen(channel:_:)`` delivers notifications (PostgreSQL `LISTEN/NOTIFY`); SQLite polls.
     var supportsNotifications: Bool { get }
 

@@ -47,6 +47,12 @@ public final class PostgresStore: Store {
         }
     }
 
+    public func write(_ sql: SQL) async throws -> [any SQLRow] {
+        try await client.withConnection { connection in
+            try await PostgresExecutor(connection: connection, logger: logger).query(sql)
+        }
+    }
+
     public var supportsNotifications: Bool { true }
 
     public func listen(channel: String, _ handler: @escaping @Sendable (String) -> Void) async throws {

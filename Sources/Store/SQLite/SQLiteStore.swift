@@ -81,6 +81,10 @@ public final class SQLiteStore: Store {
         }
     }
 
+    public func write(_ sql: SQL) async throws -> [any SQLRow] {
+        try await writerLock.withPermit { try await SQLiteExecutor(connection: writer).query(sql) }
+    }
+
     public func read<T: Sendable>(_ body: @Sendable (any SQLExecutor) async throws -> T) async throws -> T {
         try await readerPermits.withPermit {
             let connection = readers.withLock { $0.removeLast() }
