@@ -24,9 +24,9 @@ build:
 test:
 	scripts/test.sh
 
-## bench: benchmarks (release build)
-# Only the HTTP API benchmark so far; the other benchmarks join this target as they are written.
+## bench: benchmarks (release build): the job queue (with PgQueuer and procrastinate), then the HTTP API
 bench:
+	scripts/bench-queue.sh
 	scripts/bench-http.sh
 
 ## clean: remove build products and the local data folder

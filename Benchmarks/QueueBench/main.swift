@@ -50,11 +50,20 @@ struct BenchJob: JobArguments {
 
 final class Counter: Sendable {
     let count = Atomic<Int>(0)
+    /// When the handler last started (ContinuousClock nanoseconds since the process began).
+    let lastStart = Atomic<Int64>(0)
+}
+
+let processStart = ContinuousClock.now
+func nanosSinceStart() -> Int64 {
+    let d = ContinuousClock.now - processStart
+    return d.components.seconds * 1_000_000_000 + d.components.attoseconds / 1_000_000_000
 }
 
 struct CountingHandler: JobHandler {
     let counter: Counter
     func handle(_ arguments: BenchJob, context: JobContext) async throws {
+        counter.lastStart.store(nanosSinceStart(), ordering: .relaxed)
         counter.count.add(1, ordering: .relaxed)
     }
 }
@@ -135,6 +144,32 @@ func claimLatency(_ queue: JobQueue, samples: Int) async throws -> (median: Doub
     return (times[times.count / 2], times[min(times.count - 1, Int(Double(times.count) * 0.99))])
 }
 
+/// PostgreSQL: how soon an idle worker (polling only every 10 s) starts a job after the enqueue commits.
+func wakeupLatency(_ queue: JobQueue, samples: Int, logger: Logger) async throws -> (median: Double, p99: Double) {
+    let counter = Counter()
+    var registry = JobRegistry()
+    registry.register(CountingHandler(counter: counter))
+    let workers = JobWorkers(
+        queue: queue, registry: registry, configuration: .init(concurrency: ["bench": 1], pollInterval: .seconds(10)), logger: logger)
+    let group = ServiceGroup(configuration: .init(services: [.init(service: workers)], logger: logger))
+    var times: [Double] = []
+    try await withThrowingTaskGroup(of: Void.self) { tasks in
+        tasks.addTask { try await group.run() }
+        try await Task.sleep(for: .seconds(1))  // the worker is idle and listening
+        for i in 1...samples {
+            try await queue.enqueue(BenchJob())  // returns after the commit
+            let committed = nanosSinceStart()
+            while counter.count.load(ordering: .relaxed) < i { try await Task.sleep(for: .microseconds(200)) }
+            times.append(Double(counter.lastStart.load(ordering: .relaxed) - committed) / 1_000_000)
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        await group.triggerGracefulShutdown()
+        try await tasks.waitForAll()
+    }
+    times.sort()
+    return (times[times.count / 2], times[min(times.count - 1, Int(Double(times.count) * 0.99))])
+}
+
 var results: [String: Any] = ["engine": options.databaseURL == nil ? "sqlite" : "postgres", "jobs": options.jobs]
 var drains: [String: Double] = [:]
 var latencies: [String: [String: Double]] = [:]
@@ -162,6 +197,17 @@ for rows in options.claimRows {
         let (median, p99) = try await claimLatency(JobQueue(store: store), samples: 1000)
         latencies[String(rows)] = ["median_ms": median, "p99_ms": p99]
         print("\(engine)\tclaim 1 job with \(rows) rows in the table\tmedian \(String(format: "%.3f", median)) ms\tp99 \(String(format: "%.3f", p99)) ms")
+    }
+}
+
+if options.databaseURL != nil {
+    let store = try await makeStore(options, logger: logger)
+    try await withRunningStore(store) { store in
+        try await store.migrate(logger: logger)
+        try await store.transaction { try await $0.execute("DELETE FROM jobs") }
+        let (median, p99) = try await wakeupLatency(JobQueue(store: store), samples: 100, logger: logger)
+        results["wakeup_latency_ms"] = ["median": median, "p99": p99]
+        print("\(engine)\tenqueue commit → idle worker starts the job (NOTIFY; polling every 10 s)\tmedian \(String(format: "%.2f", median)) ms\tp99 \(String(format: "%.2f", p99)) ms")
     }
 }
 

@@ -76,11 +76,21 @@ struct WatchlistController {
     @Sendable func status(_ request: Request, context: AppRequestContext) async throws -> Response {
         let entry = try await service.entry(context.parameters.get("id"), for: try context.requireCaller())
         let data = try JSONResponse.encode(StatusResponse(entry))
-        let etag = "\"" + SHA256.hash(data: data).prefix(12).map { String(format: "%02x", $0) }.joined() + "\""
+        let etag = "\"" + Self.hex(SHA256.hash(data: data).prefix(12)) + "\""
         if let ifNoneMatch = request.headers[.ifNoneMatch], Self.matches(ifNoneMatch, etag: etag) {
             return Response(status: .notModified, headers: [.eTag: etag, .cacheControl: "no-cache"])
         }
         return JSONResponse.make(.ok, data: data, headers: [.eTag: etag, .cacheControl: "no-cache"])
+    }
+
+    static func hex(_ bytes: some Sequence<UInt8>) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        var out: [UInt8] = []
+        for byte in bytes {
+            out.append(digits[Int(byte >> 4)])
+            out.append(digits[Int(byte & 0x0f)])
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// `If-None-Match` holds `*` or a list of entity tags (weak ones compared weakly, RFC 9110 §13.1.2).

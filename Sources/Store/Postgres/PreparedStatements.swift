@@ -41,7 +41,7 @@ enum PreparedStatements {
     ]
 }
 
-protocol PreparedSlot {
+protocol PreparedSlot: Sendable {
     static var index: Int { get }
 }
 
