@@ -4,6 +4,7 @@ import Foundation
 import Hummingbird
 import Logging
 import Prometheus
+import Queue
 import ServiceLifecycle
 import Settings
 import Store
@@ -42,34 +43,49 @@ struct WorkerCommand: AsyncParsableCommand {
     @OptionGroup var options: CommonOptions
 
     func run() async throws {
+        let runtime = try await Runtime.start(options)
+        let services = [runtime.store, runtime.migrations] + (try runtime.backgroundServices())
+        runtime.logger.info("starting", metadata: ["role": "worker", "store": "\(runtime.store.location)"])
+        let group = ServiceGroup(configuration: .init(
+            services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint], logger: runtime.logger))
+        try await group.run()
+    }
+}
+
+/// What every long-running role of a process shares: configuration, logger, store, metrics, the
+/// migrations gate and the job queue. Built once per process.
+struct Runtime {
+    let settings: Settings
+    let logger: Logger
+    let store: any Store
+    let registry: PrometheusCollectorRegistry
+    let migrations: MigrationService
+    let queue: JobQueue
+
+    static func start(_ options: CommonOptions) async throws -> Runtime {
         let settings = try options.settings()
         let logger = Bootstrap.logger(settings)
         let store = try await Bootstrap.openStore(settings, logger: logger)
         let registry = PrometheusCollectorRegistry()
-        let migrations = MigrationService(store: store, logger: logger)
-        let queue = BackgroundRoles.queue(settings: settings, store: store, registry: registry)
-        let roles = try Bootstrap.roles(settings: settings, store: store, queue: queue, migrations: migrations, logger: logger)
-        logger.info("starting", metadata: ["role": "worker", "store": "\(store.location)"])
-        let group = ServiceGroup(configuration: .init(
-            services: ([store, migrations] + roles.services).map { .init(service: $0) },
-            gracefulShutdownSignals: [.sigterm, .sigint],
-            logger: logger))
-        try await group.run()
+        return Runtime(
+            settings: settings, logger: logger, store: store, registry: registry,
+            migrations: MigrationService(store: store, logger: logger),
+            queue: BackgroundRoles.queue(settings: settings, store: store, registry: registry))
+    }
+
+    /// The job workers and the periodic scheduler.
+    func backgroundServices() throws -> [any Service] {
+        try Bootstrap.roles(settings: settings, store: store, queue: queue, migrations: migrations, logger: logger).services
     }
 }
 
 enum Server {
     static func run(options: CommonOptions, role: String) async throws {
-        let settings = try options.settings()
-        let logger = Bootstrap.logger(settings)
-        let store = try await Bootstrap.openStore(settings, logger: logger)
-        let registry = PrometheusCollectorRegistry()
-        let migrations = MigrationService(store: store, logger: logger)
-        let queue = BackgroundRoles.queue(settings: settings, store: store, registry: registry)
-        let background = role == "serve"
-            ? try Bootstrap.roles(settings: settings, store: store, queue: queue, migrations: migrations, logger: logger).services : []
+        let runtime = try await Runtime.start(options)
+        let (settings, logger, store) = (runtime.settings, runtime.logger, runtime.store)
         var app = buildApplication(
-            settings: settings, store: store, queue: queue, registry: registry, migrations: migrations, services: background, logger: logger)
+            settings: settings, store: store, queue: runtime.queue, registry: runtime.registry, migrations: runtime.migrations,
+            services: role == "serve" ? try runtime.backgroundServices() : [], logger: logger)
         app.beforeServerStarts {
             try await printFirstAdminKey(store: store, logger: logger)
         }

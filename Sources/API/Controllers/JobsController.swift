@@ -124,25 +124,12 @@ struct JobsController {
             }
             state = s
         }
-        var limit = settings.pageSizeDefault
-        if let text = query["limit"] {
-            guard let n = Int(String(text)), (1...settings.pageSizeMax).contains(n) else {
-                throw APIError.badRequest("limit must be an integer from 1 to \(settings.pageSizeMax)", code: "invalid_parameter")
-            }
-            limit = n
-        }
-        var before: Int64?
-        if let text = query["cursor"] {
-            guard let c = Int64(String(text)), c > 0 else {
-                throw APIError.badRequest("cursor must be a next_cursor value from a previous page", code: "invalid_parameter")
-            }
-            before = c
-        }
-        let page = try await queue.list(
+        let limit = try Paging.limit(request, settings: settings)
+        let before = try Paging.cursor(request) { text in Int64(text).flatMap { $0 > 0 ? $0 : nil } }
+        let rows = try await queue.list(
             state: state, queue: query["queue"].map(String.init), kind: query["kind"].map(String.init), before: before, limit: limit + 1)
-        let items = Array(page.prefix(limit))
-        return try JSONResponse.make(.ok, JobListResponse(
-            items: items.map(JobResponse.init), next_cursor: page.count > limit ? items.last.map { String($0.id) } : nil))
+        let (items, next) = Paging.page(rows, limit: limit) { String($0.id) }
+        return try JSONResponse.make(.ok, JobListResponse(items: items.map(JobResponse.init), next_cursor: next))
     }
 
     @Sendable func show(_ request: Request, context: AppRequestContext) async throws -> Response {

@@ -43,27 +43,13 @@ struct WatchlistController {
             }
             status = s
         }
-        var limit = settings.pageSizeDefault
-        if let text = query["limit"] {
-            guard let n = Int(String(text)), (1...settings.pageSizeMax).contains(n) else {
-                throw APIError.badRequest("limit must be an integer from 1 to \(settings.pageSizeMax)", code: "invalid_parameter")
-            }
-            limit = n
+        let limit = try Paging.limit(request, settings: settings)
+        let cursor = try Paging.cursor(request) { UUID(uuidString: $0) }
+        let (filter, after) = (status, cursor)
+        let rows = try await service.store.read {
+            try await $0.listEntries(visibleTo: caller, status: filter, after: after, limit: limit + 1)
         }
-        var cursor: UUID?
-        if let text = query["cursor"] {
-            guard let c = UUID(uuidString: String(text)) else {
-                throw APIError.badRequest("cursor must be a next_cursor value from a previous page", code: "invalid_parameter")
-            }
-            cursor = c
-        }
-        // One row more than asked tells whether another page exists.
-        let (filter, after, pageSize) = (status, cursor, limit)
-        let page = try await service.store.read {
-            try await $0.listEntries(visibleTo: caller, status: filter, after: after, limit: pageSize + 1)
-        }
-        let items = Array(page.prefix(limit))
-        let next = page.count > limit ? items.last?.entry.id.lowercased : nil
+        let (items, next) = Paging.page(rows, limit: limit) { $0.entry.id.lowercased }
         return try JSONResponse.make(.ok, EntryListResponse(items: items.map(EntryResponse.init), next_cursor: next))
     }
 
