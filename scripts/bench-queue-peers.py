@@ -338,30 +338,33 @@ def cmd_report(args: argparse.Namespace) -> None:
             "worker's start until it stops on an empty queue; PsycopgConnector with a pool of "
             "max(4, C+3) connections (procrastinate's default connector; in the standard cases below the "
             "aiopg connector is faster); jobs are kept (delete_jobs=never, the default). "
-            f"Each run capped at {args.cap} s; a capped run reports completed jobs / elapsed time"
+            f"Each run capped at {args.cap:g} s; a capped run reports completed jobs / elapsed time"
             + (f" (capped at concurrency {', '.join(capped)})" if capped else "")
             + ". standard: our replica of tests/benchmarks/test_benchmark_async.py (4 cases: "
             "psycopg and aiopg connectors, 1000 jobs deferred one by one or in one batch, then a "
             f"concurrency-1 worker until empty), {args.rounds} timed rounds after one "
-            "calibration round; the 4 cases of test_benchmark_sync.py are not replicated."
+            "calibration round (pytest-benchmark: 5 rounds). The 4 cases of test_benchmark_sync.py are not "
+            "replicated: their worker runs on a second App that lacks the task, so every job ends in "
+            "TaskNotFound and they time failing jobs."
         ),
     }
 
-    out = {
-        "pgqueuer": pgq,
-        "procrastinate": pro,
+    # The top level holds only the tools (scripts/bench-queue.sh iterates over it); what they
+    # share is repeated in each.
+    environment = {
         "workload": f"drain {args.jobs} pre-enqueued no-op jobs at concurrency {', '.join(levels)}",
-        "environment": {
-            "postgresql": server,
-            "python": platform.python_version(),
-            "cores": os.cpu_count(),
-            "loadavg_at_start": args.loadavg,
-            "date_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "note": "client and server share this machine's cores; the server's settings are "
-            "whatever the given URL's server runs with",
-        },
+        "postgresql": server,
+        "python": platform.python_version(),
+        "cores": os.cpu_count(),
+        "loadavg_at_start": args.loadavg,
+        "date_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "note": "client and server share this machine's cores; the server's settings are "
+        "whatever the given URL's server runs with",
         "script_seconds": None,
     }
+    out = {"pgqueuer": pgq, "procrastinate": pro}
+    for entry in out.values():
+        entry["environment"] = environment
     Path(args.json).write_text(json.dumps(out, indent=2) + "\n")
 
     def fmt(v):
@@ -378,7 +381,15 @@ def cmd_report(args: argparse.Namespace) -> None:
         f"| PgQueuer | {pgq['version']} | upstream `tools/benchmark.py --strategy drain` "
         f"(`--dequeue C`, batch 10) | " + " | ".join(fmt(pgq_drain[c]) for c in levels) + " |",
         f"| procrastinate | {pro['version']} | our driver (`run_worker_async(concurrency=C)`) | "
-        + " | ".join(fmt(pro_drain[c]) + (" (capped)" if c in capped else "") for c in levels)
+        + " | ".join(
+            fmt(pro_drain[c])
+            + (
+                f" (capped: {pro_detail[c]['completed']:,} jobs in {args.cap:g} s)"
+                if c in capped
+                else ""
+            )
+            for c in levels
+        )
         + " |",
         "",
         "Their own benchmarks in standard mode:",
@@ -419,7 +430,8 @@ def cmd_report(args: argparse.Namespace) -> None:
 def cmd_set_seconds(args: argparse.Namespace) -> None:
     path = Path(args.json)
     data = json.loads(path.read_text())
-    data["script_seconds"] = args.seconds
+    for entry in data.values():
+        entry["environment"]["script_seconds"] = args.seconds
     path.write_text(json.dumps(data, indent=2) + "\n")
 
 

@@ -134,10 +134,34 @@ readonly pgq_tpl=peers_pgqueuer_tpl pgq_db=peers_pgqueuer
 readonly pro_tpl=peers_procrastinate_tpl pro_db=peers_procrastinate
 all_dbs=("$pgq_db" "$pgq_tpl" "$pro_db" "$pro_tpl")
 
-run_helper() { timeout --kill-after=10 "$setup_limit" "$py" "$helper" "$@"; }
+child=
+# run_bounded LIMIT LOG CMD...: CMD under timeout(1), appending its output to LOG. It runs in the
+# background and is waited for, so that a signal to this script is handled at once (the EXIT trap
+# stops CMD before it drops the databases). Returns CMD's exit status (124: stopped at LIMIT).
+run_bounded() {
+    local limit=$1 logfile=$2 rc=0
+    shift 2
+    timeout --kill-after=10 "$limit" "$@" >>"$logfile" 2>&1 </dev/null &
+    child=$!
+    wait "$child" || rc=$?
+    child=
+    return "$rc"
+}
+# run_helper LOG SUBCOMMAND ARGS...: a short step of the helper.
+run_helper() {
+    local logfile=$1
+    shift
+    run_bounded "$setup_limit" "$logfile" "$py" "$helper" "$@"
+}
 
+dbs_touched=0
 cleanup() {
-    run_helper db-drop "${all_dbs[@]}" >/dev/null 2>&1 || log "could not drop the peers_* databases"
+    if [[ -n $child ]]; then
+        stop_pid "$child"
+    fi
+    ((dbs_touched)) || return 0
+    timeout 60 "$py" "$helper" db-drop "${all_dbs[@]}" >/dev/null 2>&1 ||
+        log "could not drop the databases ${all_dbs[*]}"
 }
 trap cleanup EXIT
 trap 'exit 130' INT
@@ -148,9 +172,9 @@ mkdir -p "$logs" "$out_dir/peers-results"
 results=$out_dir/peers-results
 
 server_version=$(
-    "$py" - <<'EOF'
+    timeout 60 "$py" - <<'EOF'
 import os, psycopg
-with psycopg.connect(os.environ["PEERS_ADMIN_URL"]) as c:
+with psycopg.connect(os.environ["PEERS_ADMIN_URL"], connect_timeout=10) as c:
     v = c.execute("SHOW server_version").fetchone()[0]
     s = {k: c.execute(f"SHOW {k}").fetchone()[0] for k in ("fsync", "synchronous_commit", "full_page_writes", "shared_buffers")}
 print(f"PostgreSQL {v} (" + ", ".join(f"{k}={x}" for k, x in s.items()) + ")")
@@ -158,36 +182,35 @@ EOF
 ) || die "cannot connect to $url"
 loadavg=$(cut -d' ' -f1-3 /proc/loadavg)
 log "server: $server_version; load average: $loadavg"
+dbs_touched=1
 
 # --- PgQueuer ----------------------------------------------------------------------------------
-pgq_new_db() { run_helper db-create "$pgq_db" --template "$pgq_tpl"; }
 pgq_ok=1
-{
-    run_helper db-create "$pgq_tpl" &&
-        PGDATABASE=$pgq_tpl timeout "$setup_limit" "$venv/bin/pgq" install &&
-        PGDATABASE=$pgq_tpl timeout "$setup_limit" "$venv/bin/pgq" autovac
-} >"$logs/pgqueuer-setup.log" 2>&1 || {
+setup_log=$logs/pgqueuer-setup.log
+if ! { run_helper "$setup_log" db-create "$pgq_tpl" &&
+    PGDATABASE=$pgq_tpl run_bounded "$setup_limit" "$setup_log" "$venv/bin/pgq" install &&
+    PGDATABASE=$pgq_tpl run_bounded "$setup_limit" "$setup_log" "$venv/bin/pgq" autovac; }; then
     pgq_ok=0
-    failures+=("pgqueuer setup (see $logs/pgqueuer-setup.log)")
-}
+    failures+=("pgqueuer setup (see $setup_log)")
+fi
 
 # pgq_run LABEL LIMIT ARGS...: one run of the upstream script in a fresh database.
 pgq_run() {
-    local label=$1 limit=$2 rc=0
+    local label=$1 limit=$2 rc=0 run_log=$logs/pgqueuer-$1.log
     shift 2
     if ((!pgq_ok)); then
         return 0
     fi
-    pgq_new_db >>"$logs/pgqueuer-$label.log" 2>&1 || rc=$?
+    run_helper "$run_log" db-create "$pgq_db" --template "$pgq_tpl" || rc=$?
     if ((rc == 0)); then
-        # From the sdist tree, as upstream runs it (python3 tools/benchmark.py from the checkout).
-        (cd "$pgq_tree" && PGDATABASE=$pgq_db timeout --kill-after=10 "$limit" \
-            "$py" tools/benchmark.py --driver apg "$@" --output-json "$results/pgqueuer-$label.json") \
-            >>"$logs/pgqueuer-$label.log" 2>&1 || rc=$?
+        # From the sdist tree, as upstream runs it (python3 tools/benchmark.py in the checkout).
+        PGDATABASE=$pgq_db run_bounded "$limit" "$run_log" env -C "$pgq_tree" \
+            "$py" tools/benchmark.py --driver apg "$@" --output-json "$results/pgqueuer-$label.json" ||
+            rc=$?
     fi
     if ((rc != 0)) || [[ ! -s $results/pgqueuer-$label.json ]]; then
         ((rc == 124)) && log "pgqueuer $label: stopped after ${limit}s"
-        failures+=("pgqueuer $label (exit $rc; see $logs/pgqueuer-$label.log)")
+        failures+=("pgqueuer $label (exit $rc; see $run_log)")
         rm -f "$results/pgqueuer-$label.json"
         return 0
     fi
@@ -201,38 +224,43 @@ pgq_run throughput $((pgq_time + 60)) --strategy throughput -t "$pgq_time"
 
 # --- procrastinate -----------------------------------------------------------------------------
 pro_ok=1
-{
-    run_helper db-create "$pro_tpl" && run_helper procrastinate-schema "$pro_tpl"
-} >"$logs/procrastinate-setup.log" 2>&1 || {
+setup_log=$logs/procrastinate-setup.log
+if ! { run_helper "$setup_log" db-create "$pro_tpl" &&
+    run_helper "$setup_log" procrastinate-schema "$pro_tpl"; }; then
     pro_ok=0
-    failures+=("procrastinate setup (see $logs/procrastinate-setup.log)")
-}
+    failures+=("procrastinate setup (see $setup_log)")
+fi
 
 if ((pro_ok)); then
     for c in "${levels[@]}"; do
         rc=0
-        {
-            run_helper db-create "$pro_db" --template "$pro_tpl" &&
-                timeout --kill-after=10 $((${pro_cap%.*} + 90)) "$py" "$helper" procrastinate-drain \
-                    --db "$pro_db" --jobs "$jobs" --concurrency "$c" --cap "$pro_cap" \
-                    --out "$results/procrastinate-drain-$c.json"
-        } >"$logs/procrastinate-drain-$c.log" 2>&1 || rc=$?
+        run_log=$logs/procrastinate-drain-$c.log
+        run_helper "$run_log" db-create "$pro_db" --template "$pro_tpl" || rc=$?
+        if ((rc == 0)); then
+            # The driver stops its worker at the cap itself; the outer limit is for a hang.
+            run_bounded $((${pro_cap%.*} + 90)) "$run_log" "$py" "$helper" procrastinate-drain \
+                --db "$pro_db" --jobs "$jobs" --concurrency "$c" --cap "$pro_cap" \
+                --out "$results/procrastinate-drain-$c.json" || rc=$?
+        fi
         if ((rc != 0)) || [[ ! -s $results/procrastinate-drain-$c.json ]]; then
-            failures+=("procrastinate drain-$c (exit $rc; see $logs/procrastinate-drain-$c.log)")
+            failures+=("procrastinate drain-$c (exit $rc; see $run_log)")
+            rm -f "$results/procrastinate-drain-$c.json"
         else
-            log "$(grep '^procrastinate drain' "$logs/procrastinate-drain-$c.log")"
+            log "$(grep '^procrastinate drain' "$run_log")"
         fi
     done
 
     rc=0
-    # 4 cases x (1 calibration + rounds) x 1 000 jobs; the limit is far above a normal run.
-    timeout --kill-after=10 $((60 * pro_rounds + 120)) "$py" "$helper" procrastinate-standard \
+    run_log=$logs/procrastinate-standard.log
+    # 4 cases x (1 calibration + rounds) x 1 000 jobs, about 3 s each; the limit is for a hang.
+    run_bounded $((60 * pro_rounds + 120)) "$run_log" "$py" "$helper" procrastinate-standard \
         --db "$pro_db" --template "$pro_tpl" --rounds "$pro_rounds" \
-        --out "$results/procrastinate-standard.json" >"$logs/procrastinate-standard.log" 2>&1 || rc=$?
+        --out "$results/procrastinate-standard.json" || rc=$?
     if ((rc != 0)) || [[ ! -s $results/procrastinate-standard.json ]]; then
-        failures+=("procrastinate standard (exit $rc; see $logs/procrastinate-standard.log)")
+        failures+=("procrastinate standard (exit $rc; see $run_log)")
+        rm -f "$results/procrastinate-standard.json"
     else
-        grep '^procrastinate standard' "$logs/procrastinate-standard.log" | while read -r line; do log "$line"; done
+        grep '^procrastinate standard' "$run_log" | while read -r line; do log "$line"; done
     fi
 fi
 

@@ -38,7 +38,7 @@ log "queue-bench on PostgreSQL"
 
 if [[ ${SKIP_PEERS:-0} != 1 ]]; then
     log "PgQueuer and procrastinate on the same PostgreSQL"
-    scripts/bench-queue-peers.sh "$url"
+    scripts/bench-queue-peers.sh "$url" || log "a peer benchmark run produced no figure; see .build/bench/peers-logs"
 fi
 
 date=$(date -u +%Y-%m-%d)
