@@ -47,7 +47,7 @@ struct BackgroundRoles {
         let workers = JobWorkers(
             queue: queue, registry: registry(settings: settings),
             configuration: .init(
-                concurrency: settings.workerConcurrency, pollInterval: settings.jobs.pollInterval,
+                concurrency: settings.workerConcurrency, prefetch: settings.workerPrefetch, pollInterval: settings.jobs.pollInterval,
                 rescueInterval: settings.jobs.rescueInterval, shutdownGrace: settings.jobs.shutdownGrace),
             migrations: migrations, logger: logger)
         let scheduler = PeriodicScheduler(

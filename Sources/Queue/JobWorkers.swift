@@ -15,6 +15,10 @@ public final class JobWorkers: Service, Sendable {
     public struct Configuration: Sendable {
         /// Queue name → how many of its jobs may run at once in this process.
         public var concurrency: [String: Int]
+        /// Queue name → how many jobs to claim ahead of free slots (fewer round trips for short jobs).
+        /// A prefetched job that waits longer than a third of its lease before it starts is given back
+        /// unrun, so prefetching never lets a lease lapse on a job that has not started.
+        public var prefetch: [String: Int]
         public var pollInterval: Duration
         public var rescueInterval: Duration
         public var shutdownGrace: Duration
@@ -22,10 +26,11 @@ public final class JobWorkers: Service, Sendable {
         public var workerID: String
 
         public init(
-            concurrency: [String: Int], pollInterval: Duration = .seconds(1), rescueInterval: Duration = .seconds(5),
-            shutdownGrace: Duration = .seconds(30), workerID: String = JobWorkers.defaultWorkerID()
+            concurrency: [String: Int], prefetch: [String: Int] = [:], pollInterval: Duration = .seconds(1),
+            rescueInterval: Duration = .seconds(5), shutdownGrace: Duration = .seconds(30), workerID: String = JobWorkers.defaultWorkerID()
         ) {
             self.concurrency = concurrency.filter { $0.value > 0 }
+            self.prefetch = prefetch.filter { $0.value > 0 }
             self.pollInterval = pollInterval
             self.rescueInterval = rescueInterval
             self.shutdownGrace = shutdownGrace
@@ -41,6 +46,9 @@ public final class JobWorkers: Service, Sendable {
     private let stopping = Mutex(false)
     private let wakers: [String: AsyncStream<Void>.Continuation]
     private let streams: Mutex<[String: AsyncStream<Void>]>
+    /// Successful jobs waiting to be marked completed, in batches (one statement per batch).
+    private let completions = Mutex<[ClaimedJob]>([])
+    private let completionSignal: (stream: AsyncStream<Void>, continuation: AsyncStream<Void>.Continuation)
 
     /// - Parameter migrations: when given, the workers start once it has brought the schema up to date.
     public init(queue: JobQueue, registry: JobRegistry, configuration: Configuration, migrations: MigrationService? = nil, logger: Logger) {
@@ -59,6 +67,7 @@ public final class JobWorkers: Service, Sendable {
         }
         self.wakers = wakers
         self.streams = Mutex(streams)
+        self.completionSignal = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 
     public static func defaultWorkerID() -> String {
@@ -91,12 +100,18 @@ public final class JobWorkers: Service, Sendable {
                 }
                 helpers.addTask { await self.rescueLoop() }
                 helpers.addTask { await self.pollTimer() }
+                helpers.addTask { await self.completionLoop() }
                 await withTaskGroup(of: Void.self) { runners in
                     for (name, stream) in loops {
-                        runners.addTask { await self.runQueue(name, concurrency: self.configuration.concurrency[name] ?? 1, wakeups: stream) }
+                        runners.addTask {
+                            await self.runQueue(
+                                name, concurrency: self.configuration.concurrency[name] ?? 1,
+                                prefetch: self.configuration.prefetch[name] ?? 0, wakeups: stream)
+                        }
                     }
                 }
-                // Every queue loop has drained: stop the helpers.
+                // Every queue loop has drained: record the last completions, then stop the helpers.
+                await self.flushCompletions()
                 helpers.cancelAll()
             }
         } onGracefulShutdown: {
@@ -108,32 +123,50 @@ public final class JobWorkers: Service, Sendable {
 
     // MARK: One queue
 
-    private func runQueue(_ name: String, concurrency: Int, wakeups: AsyncStream<Void>) async {
+    private func runQueue(_ name: String, concurrency: Int, prefetch: Int, wakeups: AsyncStream<Void>) async {
         let inFlight = InFlight()
         let kinds = registry.kinds
+        // A prefetched job must start within a third of its lease, or it is given back unrun.
+        let maxWait = queue.configuration.lease / 3
         await withDiscardingTaskGroup { jobs in
             var wakeups = wakeups.makeAsyncIterator()
+            var buffer: [(job: ClaimedJob, claimed: ContinuousClock.Instant)] = []
             while !isStopping {
-                // Claim as many as there are free slots, in one statement.
-                let free = concurrency - inFlight.count
-                if free > 0 {
+                var free = concurrency - inFlight.count
+                var claimedFullBatch = false
+                if free > 0 && buffer.isEmpty {
+                    // Claim the free slots (and the prefetch) in one statement.
+                    let limit = free + prefetch
                     do {
-                        let claimed = try await queue.claim(queue: name, limit: free, owner: configuration.workerID, kinds: kinds)
-                        for job in claimed {
-                            inFlight.add(1)
-                            jobs.addTask {
-                                await self.execute(job)
-                                inFlight.add(-1)
-                                self.wake(name)
-                            }
-                        }
-                        // A full batch may mean more work is waiting: look again without sleeping.
-                        if claimed.count == free { continue }
+                        let claimed = try await queue.claim(queue: name, limit: limit, owner: configuration.workerID, kinds: kinds)
+                        let now = ContinuousClock.now
+                        buffer = claimed.map { ($0, now) }
+                        claimedFullBatch = claimed.count == limit
                     } catch {
                         logger.warning("claim failed", metadata: ["queue": "\(name)", "error": "\(String(reflecting: error))"])
                     }
                 }
+                while free > 0 && !buffer.isEmpty {
+                    let (job, claimed) = buffer.removeFirst()
+                    if ContinuousClock.now - claimed > maxWait {
+                        await finish { _ = try await self.queue.release(job) }
+                        continue
+                    }
+                    free -= 1
+                    inFlight.add(1)
+                    jobs.addTask {
+                        await self.execute(job)
+                        inFlight.add(-1)
+                        self.wake(name)
+                    }
+                }
+                // More may be waiting (a full batch, or prefetched jobs): look again without sleeping.
+                if free > 0 && (claimedFullBatch || !buffer.isEmpty) { continue }
                 guard await wakeups.next() != nil else { break }
+            }
+            // Prefetched jobs that never started go back to the queue, attempts untouched.
+            for (job, _) in buffer {
+                await finish { _ = try await self.queue.release(job) }
             }
             // Shutting down: give running jobs the grace period, then cancel them (they give their jobs back).
             let deadline = ContinuousClock.now + configuration.shutdownGrace
@@ -217,10 +250,9 @@ public final class JobWorkers: Service, Sendable {
         await finish {
             switch outcome {
             case .succeeded:
-                if try await !self.queue.complete(job) {
-                    let state = try await self.queue.job(id: job.id)?.state
-                    if state != .completed { logger.warning("lease lost before completion; result dropped", metadata: ["state": "\(state?.rawValue ?? "deleted")"]) }
-                }
+                // Marked completed in the next batch (see completionLoop), still fenced by the lease token.
+                self.completions.withLock { $0.append(job) }
+                self.completionSignal.continuation.yield()
             case .leaseLost:
                 logger.warning("lease lost (expired or cancelled); stopped the handler")
             case .timedOut(let limit):
@@ -244,6 +276,41 @@ public final class JobWorkers: Service, Sendable {
         await Task {
             do { try await write() } catch { logger.error("could not record a job's outcome", metadata: ["error": "\(String(reflecting: error))"]) }
         }.value
+    }
+
+    // MARK: Completions
+
+    /// Marks finished jobs completed, as many per statement as have piled up since the last one.
+    private func completionLoop() async {
+        for await _ in completionSignal.stream {
+            await flushCompletions()
+        }
+    }
+
+    func flushCompletions() async {
+        while true {
+            let batch = completions.withLock { pending -> [ClaimedJob] in
+                let batch = Array(pending.prefix(500))
+                pending.removeFirst(batch.count)
+                return batch
+            }
+            guard !batch.isEmpty else { return }
+            await finish {
+                let done = try await self.queue.complete(batch)
+                let missed = batch.filter { !done.contains($0.id) }
+                guard !missed.isEmpty else { return }
+                // A job completed inside its handler's own transaction is already `completed`; any other
+                // miss lost its lease (expired and rescued, or cancelled): its result does not count.
+                for job in missed {
+                    let state = try await self.queue.job(id: job.id)?.state
+                    if state != .completed {
+                        self.logger.warning("lease lost before completion; result dropped", metadata: [
+                            "job": "\(job.id)", "state": "\(state?.rawValue ?? "deleted")",
+                        ])
+                    }
+                }
+            }
+        }
     }
 
     // MARK: Helpers

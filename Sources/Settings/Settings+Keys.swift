@@ -58,6 +58,8 @@ extension Settings {
             "Seconds a key lookup is reused (a revoked key may keep working that long in a running process; 0: no cache)."),
         Key("workers.concurrency", .concurrency, "repository-setup=2,commit-backfill=2,health-analysis=2,maintenance=2",
             "Queues this process works (serve, worker) and how many of each queue's jobs run at once; queue=0 leaves a queue to other processes."),
+        Key("workers.prefetch", .concurrency, "maintenance=16",
+            "Per queue, jobs claimed ahead of free slots (fewer round trips for short jobs; a prefetched job that waits a third of its lease is given back)."),
         Key("jobs.max_attempts", .integer(1...100), "3", "Attempts before a job is discarded (kept for inspection and retry)."),
         Key("jobs.retry_base", .duration(0.001...86_400), "2s", "Retry delay after attempt n: retry_base · 2^n, ±20 % jitter."),
         Key("jobs.retry_max", .duration(0.001...604_800), "1h", "Longest retry delay."),

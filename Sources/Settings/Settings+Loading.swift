@@ -228,6 +228,7 @@ extension Settings {
             sqliteReaders: try integer("sqlite.readers"),
             keyCacheSeconds: try integer("api.key_cache_seconds"),
             workerConcurrency: try concurrency("workers.concurrency"),
+            workerPrefetch: try concurrency("workers.prefetch"),
             jobs: Jobs(
                 maxAttempts: try integer("jobs.max_attempts"),
                 retryBase: try duration("jobs.retry_base"),

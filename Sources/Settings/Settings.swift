@@ -26,6 +26,8 @@ public struct Settings: Sendable, Equatable {
     public var keyCacheSeconds: Int
     /// Queue name → jobs of it run at once by this process (workers role).
     public var workerConcurrency: [String: Int]
+    /// Queue name → jobs claimed ahead of free slots.
+    public var workerPrefetch: [String: Int]
     public var jobs: Jobs
 
     /// The job queue's settings (`jobs.*`).

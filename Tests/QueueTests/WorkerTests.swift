@@ -100,6 +100,29 @@ struct WorkerTests {
         }
     }
 
+    /// Claiming ahead of free slots (prefetch) still runs every job exactly once and completes it.
+    @Test(arguments: Engine.allCases)
+    func prefetchingWorkersRunEveryJobOnce(engine: Engine) async throws {
+        try await TestDatabase.withStore(engine) { store in
+            let queue = Self.queue(store)
+            let ledger = Ledger()
+            var registry = JobRegistry()
+            registry.register(WorkHandler(ledger: ledger))
+            let workers = JobWorkers(
+                queue: queue, registry: registry,
+                configuration: .init(concurrency: ["work": 2], prefetch: ["work": 18], pollInterval: .milliseconds(50)),
+                logger: TestDatabase.logger)
+            try await store.transaction { tx in
+                for i in 0..<300 { try await queue.enqueue(Work(n: i), in: tx) }
+            }
+            try await Self.running([workers]) { () async throws in
+                #expect(try await Self.waitUntil { try await queue.stats(queues: ["work"]).first?.counts[.completed] == 300 })
+            }
+            #expect(ledger.all.sorted() == Array(0..<300))
+            #expect(try await queue.stats(queues: ["work"]).first?.counts[.running] == nil)
+        }
+    }
+
     /// Shutdown stops claiming, gives running jobs the grace period, then releases them without using an attempt.
     @Test(arguments: Engine.allCases)
     func gracefulShutdownReleasesWhatItCannotFinish(engine: Engine) async throws {
