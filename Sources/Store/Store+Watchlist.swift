@@ -78,13 +78,12 @@ extension SQLExecutor {
     public func updateEntry(
         id: UUID, visibleTo caller: Caller, alertsJSON: String?, notes: String??, now: Date
     ) async throws -> EntryWithRepository? {
-        guard try await entry(id: id, visibleTo: caller) != nil else { return nil }
-        if let alertsJSON {
-            try await execute("UPDATE watchlist_entries SET alerts = \(SQLValue.json(alertsJSON)), updated_at = \(now) WHERE id = \(id)")
-        }
-        if let notes {
-            try await execute("UPDATE watchlist_entries SET notes = \(notes), updated_at = \(now) WHERE id = \(id)")
-        }
+        // One statement, guarded by the caller's visibility, changes what was given.
+        var set: SQL = "updated_at = \(now)"
+        if let alertsJSON { set = set + ", alerts = \(SQLValue.json(alertsJSON))" }
+        if let notes { set = set + ", notes = \(notes)" }
+        let updated = try await first("UPDATE watchlist_entries SET \(set) WHERE id = \(id)" + Self.ownership(caller) + " RETURNING id")
+        guard updated != nil else { return nil }
         return try await entry(id: id, visibleTo: caller)
     }
 
@@ -92,9 +91,7 @@ extension SQLExecutor {
     /// clean-up of unwatched repositories belongs to the git ingestion's clone cache).
     /// - Returns: false when no such entry exists for `caller`.
     public func deleteEntry(id: UUID, visibleTo caller: Caller) async throws -> Bool {
-        guard try await entry(id: id, visibleTo: caller) != nil else { return false }
-        try await execute("DELETE FROM watchlist_entries WHERE id = \(id)")
-        return true
+        try await first("DELETE FROM watchlist_entries WHERE id = \(id)" + Self.ownership(caller) + " RETURNING id") != nil
     }
 
     /// The repository with `id`.
@@ -130,6 +127,11 @@ extension SQLExecutor {
         JOIN repositories r ON r.id = e.repository_id
         JOIN users u ON u.id = e.user_id
         """
+    }
+
+    /// The visibility condition for statements on `watchlist_entries` without the `e` alias.
+    static func ownership(_ caller: Caller) -> SQL {
+        caller.isAdmin ? "" : " AND user_id = \(caller.userID)"
     }
 
     static func visibility(_ caller: Caller?) -> SQL {

@@ -94,7 +94,7 @@ struct WatchlistController {
         let caller = try context.requireCaller()
         let existing = try await service.entry(context.parameters.get("id"), for: caller)
         let body = try await JSONBody.read(request, maxBytes: settings.maxBodyBytes, allowed: ["alerts", "notes"])
-        let alerts = try body.optionalObject("alerts").map { try service.validAlerts($0 ?? .object([:])) }
+        let alerts = try body.optionalObject("alerts").map { ($0 ?? .object([:])).text }
         let notes = try body.optionalString("notes").map { try service.validNotes($0) }
         let id = existing.entry.id
         guard let updated = try await service.store.transaction({
@@ -108,11 +108,13 @@ struct WatchlistController {
     /// DELETE /v1/watchlist/{id} → 204.
     @Sendable func delete(_ request: Request, context: AppRequestContext) async throws -> Response {
         let caller = try context.requireCaller()
-        let existing = try await service.entry(context.parameters.get("id"), for: caller)
-        let id = existing.entry.id
-        guard try await service.store.transaction({ try await $0.deleteEntry(id: id, visibleTo: caller) }) else {
-            throw APIError.notFound("no watchlist entry with id \(id.lowercased)")
+        let text = context.parameters.get("id")
+        guard let text, let id = UUID(uuidString: text),
+            try await service.store.transaction({ try await $0.deleteEntry(id: id, visibleTo: caller) })
+        else {
+            throw APIError.notFound("no watchlist entry with id \(text ?? "")")
         }
         return Response(status: .noContent)
     }
+
 }

@@ -24,7 +24,7 @@ struct WatchlistService: Sendable {
             throw APIError(.unprocessableContent, code: error.code.rawValue, error.message, details: ["field": "repo_url"])
         }
         let notes = try validNotes(notes)
-        let alertsText = try validAlerts(alerts ?? .object([:]))
+        let alertsText = (alerts ?? .object([:])).text
         let now = Date()
         let result = try await store.transaction { [queue] tx in
             let added = try await tx.addToWatchlist(userID: userID, url: url, alertsJSON: alertsText, notes: notes, now: now)
@@ -49,11 +49,6 @@ struct WatchlistService: Sendable {
             throw APIError(.unprocessableContent, code: "invalid_field", "field 'notes' must not contain NUL characters", details: ["field": "notes"])
         }
         return notes
-    }
-
-    /// The stored text of `alerts` (any JSON object; its size is bounded by the body limit).
-    func validAlerts(_ alerts: JSONValue) throws -> String {
-        alerts.text
     }
 
     /// The entry `id` as `caller` may see it, or 404.

@@ -98,8 +98,9 @@ public final class SQLiteStore: Store {
     public func listen(channel: String, _ handler: @escaping @Sendable (String) -> Void) async throws {}
 
     public func withExclusiveLock(key: Int64, _ body: @Sendable (any SQLExecutor) async throws -> Void) async throws -> Bool {
-        // One process owns an embedded database; checking "the connection" means checking a reader.
-        try await read { executor in try await body(executor) }
+        // One process owns an embedded database, so it always holds the lock. The body's liveness
+        // checks borrow a reader per statement rather than keeping one for the leader's lifetime.
+        try await body(SQLiteReadExecutor(store: self))
         return true
     }
 
@@ -123,6 +124,15 @@ public final class SQLiteStore: Store {
             for connection in allReaders { try? await connection.close() }
             try? await writer.close()
         }.value
+    }
+}
+
+/// Runs each statement on whichever reader connection is free.
+struct SQLiteReadExecutor: SQLExecutor {
+    let store: SQLiteStore
+    var dialect: SQLDialect { .sqlite }
+    func query(_ sql: SQL) async throws -> [any SQLRow] {
+        try await store.read { try await $0.query(sql) }
     }
 }
 
