@@ -13,6 +13,7 @@ let package = Package(
     products: [
         .executable(name: "repowatch", targets: ["repowatch"]),
         .executable(name: "queue-bench", targets: ["QueueBench"]),
+        .executable(name: "history-bench", targets: ["HistoryBench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -30,6 +31,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         // Already in the graph through Hummingbird; the API tests use it to send many requests at once.
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        // Runs `git` as a child process without blocking Swift's cooperative threads (GitHistory, GitFixtures).
+        .package(url: "https://github.com/swiftlang/swift-subprocess.git", from: "1.0.2"),
     ],
     targets: [
         // The pipeline, in the order an entry travels through it.
@@ -103,6 +106,22 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // CLibGit2: Debian's libgit2 (1.5) as a system library; shim.h wraps the variadic calls Swift cannot import.
+        .systemLibrary(
+            name: "CLibGit2",
+            pkgConfig: "libgit2",
+            providers: [.apt(["libgit2-dev"])]
+        ),
+        // GitHistory: reads a clone's history (commits, authors, dates, diff stats) with libgit2 or the git CLI.
+        .target(
+            name: "GitHistory",
+            dependencies: [
+                "CLibGit2",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Subprocess", package: "swift-subprocess"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "repowatch",
             dependencies: ["CLI"],
@@ -118,6 +137,22 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Tests/TestSupport",
+            swiftSettings: swiftSettings
+        ),
+        // Real git repositories for tests and benchmarks: generated with `git fast-import`, cloned shallow.
+        .target(
+            name: "GitFixtures",
+            dependencies: [
+                .product(name: "Subprocess", package: "swift-subprocess"),
+            ],
+            path: "Tests/GitFixtures",
+            swiftSettings: swiftSettings
+        ),
+        // `history-bench`: GitHistory's readers against `git log --numstat` on a generated 10 000-commit repository.
+        .executableTarget(
+            name: "HistoryBench",
+            dependencies: ["GitHistory", "GitFixtures"],
+            path: "Benchmarks/HistoryBench",
             swiftSettings: swiftSettings
         ),
         // `make bench`: the job queue's throughput and claim latency on both engines.
@@ -141,6 +176,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "CLITests", dependencies: ["TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "GitHistoryTests",
+            dependencies: ["GitHistory", "GitFixtures"],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "DomainTests", dependencies: ["Domain"], swiftSettings: swiftSettings),
         .testTarget(name: "SettingsTests", dependencies: ["Settings", "Domain"], swiftSettings: swiftSettings),
         .testTarget(
