@@ -45,7 +45,7 @@ public struct GitLogHistoryReader: HistoryReader {
         }
         var arguments = ["log"] + Self.logOptions + [
             "--format=%H %ct", "-z", "--max-count=\(limit)",
-            "--max-age=\(Int64(since.timeIntervalSince1970.rounded(.up)))",
+            "--max-age=\(max(0, Int64(since.timeIntervalSince1970.rounded(.up))))",
             String(tipFields[0]),
         ]
         for (index, sha) in stops.enumerated() {

@@ -267,13 +267,13 @@ struct StatsDiffer {
         for index in 0..<parentCount {
             if let parent = git_commit_parent_id(commit, index) { parents.append(ObjectID(parent.pointee).hex) }
         }
-        var authorName = ""
-        var authorEmail = ""
-        var authorTime: Int64 = 0
-        if let author = git_commit_author(commit) {
-            if let name = author.pointee.name { authorName = String(cString: name) }
-            if let email = author.pointee.email { authorEmail = String(cString: email) }
-            authorTime = Int64(author.pointee.when.time)
+        // libgit2's parsed signature trims "crud" (a trailing '.', quotes…) off names; git log prints the name as
+        // recorded, so the author line is read from the raw header.
+        var author = Identity()
+        if let header = git_commit_raw_header(commit) {
+            author = header.withMemoryRebound(to: UInt8.self, capacity: 1) { bytes in
+                Identity(authorOfHeader: UnsafeBufferPointer(start: bytes, count: strlen(header)))
+            }
         }
         var summary = ""
         if let message = git_commit_message(commit) {
@@ -290,8 +290,8 @@ struct StatsDiffer {
             stats = try diffStats(commit, hasParent: parentCount == 1)
         }
         return CommitRecord(
-            sha: id.hex, parents: parents, authorName: authorName, authorEmail: authorEmail,
-            authorDate: Date(timeIntervalSince1970: TimeInterval(authorTime)),
+            sha: id.hex, parents: parents, authorName: author.name, authorEmail: author.email,
+            authorDate: Date(timeIntervalSince1970: TimeInterval(author.time)),
             committerDate: Date(timeIntervalSince1970: TimeInterval(git_commit_time(commit))),
             summary: summary, stats: stats)
     }
@@ -320,5 +320,53 @@ struct StatsDiffer {
             filesChanged: git_diff_stats_files_changed(stats),
             additions: git_diff_stats_insertions(stats),
             deletions: git_diff_stats_deletions(stats))
+    }
+}
+
+/// A person line of a commit header (`author Name <email> 1700000000 +0100`), split the way git's
+/// `split_ident_line` does: the name is what precedes the first `<` (trailing spaces dropped), the e-mail runs to the
+/// next `>`, then the time in seconds (the timezone is not kept).
+struct Identity {
+    var name = ""
+    var email = ""
+    var time: Int64 = 0
+
+    init() {}
+
+    init(authorOfHeader header: UnsafeBufferPointer<UInt8>) {
+        let prefix = Array("author ".utf8)
+        var lineStart = 0
+        while lineStart < header.count {
+            var lineEnd = lineStart
+            while lineEnd < header.count, header[lineEnd] != 0x0A { lineEnd += 1 }
+            if lineEnd - lineStart >= prefix.count,
+                header[lineStart..<(lineStart + prefix.count)].elementsEqual(prefix)
+            {
+                self.init(line: UnsafeBufferPointer(rebasing: header[(lineStart + prefix.count)..<lineEnd]))
+                return
+            }
+            lineStart = lineEnd + 1
+        }
+        self.init()
+    }
+
+    init(line: UnsafeBufferPointer<UInt8>) {
+        guard let open = line.firstIndex(of: 0x3C) else {
+            name = String(decoding: line, as: UTF8.self)
+            return
+        }
+        var nameEnd = open
+        while nameEnd > 0, line[nameEnd - 1] == 0x20 { nameEnd -= 1 }
+        name = String(decoding: UnsafeBufferPointer(rebasing: line[0..<nameEnd]), as: UTF8.self)
+        let close = line[(open + 1)...].firstIndex(of: 0x3E) ?? line.count
+        email = String(decoding: UnsafeBufferPointer(rebasing: line[(open + 1)..<close]), as: UTF8.self)
+        var index = close + 1
+        while index < line.count, line[index] == 0x20 { index += 1 }
+        var seconds: Int64 = 0
+        while index < line.count, line[index] >= 0x30, line[index] <= 0x39 {
+            seconds = seconds &* 10 &+ Int64(line[index] - 0x30)
+            index += 1
+        }
+        time = seconds
     }
 }
