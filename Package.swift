@@ -30,6 +30,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         // Already in the graph through Hummingbird; the API tests use it to send many requests at once.
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        // GitTransport runs the `git` command line (process groups, timeouts, clean environment).
+        .package(url: "https://github.com/swiftlang/swift-subprocess.git", from: "1.0.2"),
     ],
     targets: [
         // The pipeline, in the order an entry travels through it.
@@ -103,6 +105,16 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // GitTransport: shallow clone / fetch / ls-remote with the `git` command line, safe with untrusted
+        // repositories (no hooks, no host config, no symlinks followed, token only in the environment, caps).
+        .target(
+            name: "GitTransport",
+            dependencies: [
+                .product(name: "Subprocess", package: "swift-subprocess"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "repowatch",
             dependencies: ["CLI"],
@@ -118,6 +130,20 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Tests/TestSupport",
+            swiftSettings: swiftSettings
+        ),
+        // Git fixtures for tests: a smart-HTTP git server (git-http-backend as CGI behind Hummingbird) and helpers.
+        .target(
+            name: "GitFixtures",
+            dependencies: [
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Subprocess", package: "swift-subprocess"),
+            ],
+            path: "Tests/GitFixtures",
             swiftSettings: swiftSettings
         ),
         // `make bench`: the job queue's throughput and claim latency on both engines.
@@ -137,6 +163,14 @@ let package = Package(
                 "Queue", "Store", "Domain", "TestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "GitTransportTests",
+            dependencies: [
+                "GitTransport", "GitFixtures",
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
