@@ -31,7 +31,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         // Already in the graph through Hummingbird; the API tests use it to send many requests at once.
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
-        // Runs `git` as a child process without blocking Swift's cooperative threads (GitHistory, GitFixtures).
+        // Runs `git` as a child process (process groups, timeouts, clean environment) without blocking Swift's threads.
         .package(url: "https://github.com/swiftlang/swift-subprocess.git", from: "1.0.2"),
     ],
     targets: [
@@ -106,6 +106,16 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // GitTransport: shallow clone / fetch / ls-remote with the `git` command line, safe with untrusted
+        // repositories (no hooks, no host config, no symlinks followed, token only in the environment, caps).
+        .target(
+            name: "GitTransport",
+            dependencies: [
+                .product(name: "Subprocess", package: "swift-subprocess"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // CLibGit2: Debian's libgit2 (1.5) as a system library; shim.h wraps the variadic calls Swift cannot import.
         .systemLibrary(
             name: "CLibGit2",
@@ -139,10 +149,16 @@ let package = Package(
             path: "Tests/TestSupport",
             swiftSettings: swiftSettings
         ),
-        // Real git repositories for tests and benchmarks: generated with `git fast-import`, cloned shallow.
+        // Real git repositories for tests and benchmarks: generated with `git fast-import`, cloned shallow, and
+        // served by a smart-HTTP git server (git-http-backend as CGI behind Hummingbird) on loopback.
         .target(
             name: "GitFixtures",
             dependencies: [
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
             ],
             path: "Tests/GitFixtures",
@@ -172,6 +188,14 @@ let package = Package(
                 "Queue", "Store", "Domain", "TestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "GitTransportTests",
+            dependencies: [
+                "GitTransport", "GitFixtures",
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),

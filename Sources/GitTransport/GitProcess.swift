@@ -1,0 +1,185 @@
+import Foundation
+import Subprocess
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+#if canImport(System)
+import System
+#else
+import SystemPackage
+#endif
+
+/// How one git process ended.
+struct GitProcessOutput: Sendable {
+    enum Verdict: Sendable, Equatable {
+        /// git ended by itself (any exit status).
+        case completed
+        /// Killed (with its process group) at the deadline.
+        case timedOut
+        /// Killed (with its process group) because the watched directory grew past the cap.
+        case tooLarge
+    }
+
+    var verdict: Verdict
+    var status: TerminationStatus
+    var stdout: String
+    /// The last ``GitProcess/stderrTailBytes`` of standard error, not yet scrubbed.
+    var stderrTail: String
+    var processGroup: pid_t
+
+    var succeeded: Bool { verdict == .completed && status.isSuccess }
+}
+
+/// Runs one git process in a session (and so a process group) of its own, with a deadline and an
+/// optional watch on a directory's size; on either limit the whole group is killed with SIGKILL
+/// (git's helpers `git-remote-https`, `index-pack`, `fetch-pack` are in the group too).
+struct GitProcess: Sendable {
+    static let stderrTailBytes = 4096
+    static let stdoutLimitBytes = 4 << 20
+
+    var executable: String
+    var environment: [Subprocess.Environment.Key: String]
+    var onStart: (@Sendable (Int32) -> Void)?
+
+    func run(
+        _ arguments: [String],
+        in workingDirectory: URL? = nil,
+        deadline: ContinuousClock.Instant,
+        watch: URL? = nil,
+        maxBytes: Int64 = .max
+    ) async throws -> GitProcessOutput {
+        var options = PlatformOptions()
+        // setsid(): a new session and process group led by git, with no controlling terminal, so
+        // nothing can prompt and `kill(-pid)` reaches every helper git starts.
+        options.createSession = true
+        // If the calling task is cancelled: kill the whole group at once.
+        options.teardownSequence = [.send(signal: .kill, toProcessGroup: true, allowedDurationToNextStep: .milliseconds(10))]
+
+        let exec: Executable = executable.contains("/") ? .path(FilePath(executable)) : .name(executable)
+        let result = try await Subprocess.run(
+            exec,
+            arguments: Arguments(arguments),
+            environment: .custom(environment),
+            workingDirectory: workingDirectory.map { FilePath($0.path) },
+            platformOptions: options,
+            input: .none,
+            output: .sequence,
+            error: .sequence
+        ) { execution -> (GitProcessOutput.Verdict, [UInt8], [UInt8], pid_t) in
+            let pid = execution.processIdentifier.value
+            onStart?(pid)
+            let stdoutSequence = execution.standardOutput
+            let stderrSequence = execution.standardError
+            return try await withThrowingTaskGroup(of: Part.self) { group in
+                group.addTask {
+                    var bytes: [UInt8] = []
+                    for try await chunk in stdoutSequence where bytes.count < Self.stdoutLimitBytes {
+                        chunk.withUnsafeBytes { bytes.append(contentsOf: $0) }
+                    }
+                    return .stdout(bytes)
+                }
+                group.addTask {
+                    var tail: [UInt8] = []
+                    for try await chunk in stderrSequence {
+                        chunk.withUnsafeBytes { tail.append(contentsOf: $0) }
+                        if tail.count > 2 * Self.stderrTailBytes { tail.removeFirst(tail.count - Self.stderrTailBytes) }
+                    }
+                    if tail.count > Self.stderrTailBytes { tail.removeFirst(tail.count - Self.stderrTailBytes) }
+                    return .stderr(tail)
+                }
+                group.addTask {
+                    .verdict(await Self.watchdog(group: pid, deadline: deadline, watch: watch, maxBytes: maxBytes))
+                }
+                var stdout: [UInt8] = []
+                var stderr: [UInt8] = []
+                var verdict = GitProcessOutput.Verdict.completed
+                var readersDone = 0
+                while let part = try await group.next() {
+                    switch part {
+                    case .stdout(let bytes): stdout = bytes; readersDone += 1
+                    case .stderr(let bytes): stderr = bytes; readersDone += 1
+                    case .verdict(let value): verdict = value ?? verdict
+                    }
+                    // Both pipes closed: git (and every helper holding them) is gone or going; stop watching.
+                    if readersDone == 2 { group.cancelAll() }
+                }
+                return (verdict, stdout, stderr, pid)
+            }
+        }
+        let (verdict, stdout, stderr, pid) = result.closureResult
+        // Anything of the group that outlived git (it should not) goes now.
+        if verdict != .completed || !result.terminationStatus.isSuccess { kill(-pid, SIGKILL) }
+        return GitProcessOutput(
+            verdict: verdict,
+            status: result.terminationStatus,
+            stdout: String(decoding: stdout, as: UTF8.self),
+            stderrTail: String(decoding: stderr, as: UTF8.self),
+            processGroup: pid
+        )
+    }
+
+    private enum Part: Sendable {
+        case stdout([UInt8])
+        case stderr([UInt8])
+        case verdict(GitProcessOutput.Verdict?)
+    }
+
+    /// Polls until cancelled (returns nil) or a limit is hit (kills the group, returns why).
+    private static func watchdog(
+        group pid: pid_t, deadline: ContinuousClock.Instant, watch: URL?, maxBytes: Int64
+    ) async -> GitProcessOutput.Verdict? {
+        let clock = ContinuousClock()
+        var interval = Duration.milliseconds(100)
+        while !Task.isCancelled {
+            let now = clock.now
+            if now >= deadline {
+                kill(-pid, SIGKILL)
+                return .timedOut
+            }
+            do { try await Task.sleep(for: min(interval, deadline - now)) } catch { return nil }
+            if clock.now >= deadline {
+                kill(-pid, SIGKILL)
+                return .timedOut
+            }
+            if let watch {
+                let started = clock.now
+                let size = DiskUsage.allocatedBytes(under: watch.path)
+                if size > maxBytes {
+                    kill(-pid, SIGKILL)
+                    return .tooLarge
+                }
+                // Keep the walk's cost below ~10 % of the time: a large work tree is walked less often.
+                let walk = clock.now - started
+                interval = max(.milliseconds(100), min(.milliseconds(250), walk * 10))
+            }
+        }
+        return nil
+    }
+}
+
+/// Size on disk of a directory tree, like `du -s` (allocated 512-byte blocks), without following links.
+enum DiskUsage {
+    static func allocatedBytes(under path: String) -> Int64 {
+        var info = stat()
+        guard lstat(path, &info) == 0 else { return 0 }
+        var total = Int64(info.st_blocks) * 512
+        if (info.st_mode & S_IFMT) == S_IFDIR {
+            guard let dir = opendir(path) else { return total }
+            defer { closedir(dir) }
+            while let entry = readdir(dir) {
+                let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                    String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+                }
+                if name == "." || name == ".." { continue }
+                total += allocatedBytes(under: path + "/" + name)
+            }
+        }
+        return total
+    }
+}
