@@ -78,34 +78,6 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // API: the HTTP surface (Hummingbird): routes, authentication, errors, metrics, OpenAPI document.
-        .target(
-            name: "API",
-            dependencies: [
-                "Domain", "Store", "Settings", "Queue",
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "HTTPTypes", package: "swift-http-types"),
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "Metrics", package: "swift-metrics"),
-                .product(name: "Prometheus", package: "swift-prometheus"),
-                .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ],
-            swiftSettings: swiftSettings
-        ),
-        // CLI: the `repowatch` subcommands, assembling the roles into a ServiceGroup.
-        .target(
-            name: "CLI",
-            dependencies: [
-                "Domain", "Settings", "Store", "Queue", "API",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ],
-            swiftSettings: swiftSettings
-        ),
         // GitTransport: shallow clone / fetch / ls-remote with the `git` command line, safe with untrusted
         // repositories (no hooks, no host config, no symlinks followed, token only in the environment, caps).
         .target(
@@ -129,6 +101,44 @@ let package = Package(
                 "CLibGit2",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Ingestion: the repository-setup, commit-backfill and repository-cleanup handlers, and the clone cache:
+        // clone or fetch (GitTransport), read the window's history (GitHistory), store it resumably.
+        .target(
+            name: "Ingestion",
+            dependencies: [
+                "Domain", "Store", "Queue", "GitTransport", "GitHistory",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // API: the HTTP surface (Hummingbird): routes, authentication, errors, metrics, OpenAPI document.
+        .target(
+            name: "API",
+            dependencies: [
+                "Domain", "Store", "Settings", "Queue",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // CLI: the `repowatch` subcommands, assembling the roles into a ServiceGroup.
+        .target(
+            name: "CLI",
+            dependencies: [
+                "Domain", "Settings", "Store", "Queue", "API", "Ingestion", "GitTransport", "GitHistory",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -209,7 +219,11 @@ let package = Package(
         .testTarget(name: "SettingsTests", dependencies: ["Settings", "Domain"], swiftSettings: swiftSettings),
         .testTarget(
             name: "StoreTests",
-            dependencies: ["Store", "Domain", "TestSupport", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "Store", "Domain", "TestSupport",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -223,6 +237,7 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings
         ),

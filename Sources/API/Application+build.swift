@@ -17,6 +17,7 @@ import Store
 ///   - registry: where metrics go (shared with the other roles of the process).
 ///   - migrations: brings the schema up to date before the server accepts a request (runs as the second service).
 ///   - services: further services to run beside the server (workers, scheduler), in dependency order.
+///   - tokens: seals repository tokens given with entries; nil refuses tokens.
 public func buildApplication(
     settings: Settings,
     store: any Store,
@@ -24,6 +25,7 @@ public func buildApplication(
     registry: PrometheusCollectorRegistry,
     migrations: MigrationService,
     services: [any Service] = [],
+    tokens: TokenCipher? = nil,
     logger: Logger
 ) -> Application<RouterResponder<AppRequestContext>> {
     let router = Router(context: AppRequestContext.self, options: .autoGenerateHeadEndpoints)
@@ -33,10 +35,18 @@ public func buildApplication(
 
     SystemController(store: store, queue: queue, registry: registry).addRoutes(to: router)
 
-    let service = WatchlistService(store: store, queue: queue, settings: settings)
+    let service = WatchlistService(store: store, queue: queue, settings: settings, tokens: tokens)
     let auth = AuthMiddleware(store: store, cache: CallerCache(ttl: .seconds(settings.keyCacheSeconds)))
     let v1 = router.group("v1").add(middleware: auth)
-    WatchlistController(service: service).addRoutes(to: v1)
+    // Status answers are cached while they are current: exact on PostgreSQL while the invalidator
+    // listens (it runs as a service), and on SQLite while this process has written nothing since.
+    let statusCache = StatusCache(
+        store: store, maxAge: .milliseconds(settings.statusCacheMilliseconds), enabled: !store.supportsNotifications)
+    let cacheServices: [any Service] =
+        store.supportsNotifications && settings.statusCacheMilliseconds > 0
+        ? [StatusCacheInvalidator(store: store, cache: statusCache, logger: logger)] : []
+    WatchlistController(service: service, statusCache: statusCache).addRoutes(to: v1)
+    RepositoryController(store: store, settings: settings).addRoutes(to: v1)
     JobsController(queue: queue, settings: settings).addRoutes(to: v1)
     let activity = router.group("activity").add(middleware: auth)
     SeedController(service: service).addRoutes(to: activity)
@@ -44,7 +54,7 @@ public func buildApplication(
     var app = Application(
         router: router,
         configuration: .init(address: .hostname(settings.httpHost, port: settings.httpPort), serverName: "repowatch"),
-        services: [store, migrations] + services,
+        services: [store, migrations] + services + cacheServices,
         logger: logger
     )
     // The store runs as a service started before the server; no request is accepted before its schema is current.

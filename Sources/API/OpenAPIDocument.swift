@@ -129,6 +129,35 @@ enum OpenAPIDocument {
             }
           }
         },
+        "/v1/repositories/{id}/activity": {
+          "parameters": [{"$ref": "#/components/parameters/RepositoryID"}],
+          "get": {
+            "operationId": "repositoryActivity",
+            "summary": "Commit activity of a watched repository, from the stored commits of the history window",
+            "responses": {
+              "200": {"description": "The metrics", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Activity"}}}},
+              "401": {"$ref": "#/components/responses/Unauthorized"},
+              "404": {"$ref": "#/components/responses/NotFound"}
+            }
+          }
+        },
+        "/v1/repositories/{id}/commits": {
+          "parameters": [{"$ref": "#/components/parameters/RepositoryID"}],
+          "get": {
+            "operationId": "repositoryCommits",
+            "summary": "Stored commits of a watched repository, newest first",
+            "parameters": [
+              {"name": "limit", "in": "query", "required": false, "description": "Page size (1 to api.page_size_max, default api.page_size_default)", "schema": {"type": "integer", "minimum": 1, "maximum": 200}},
+              {"name": "cursor", "in": "query", "required": false, "description": "next_cursor of the previous page", "schema": {"type": "string", "pattern": "^[0-9]+\\.[0-9a-f]{40}([0-9a-f]{24})?$"}}
+            ],
+            "responses": {
+              "200": {"description": "One page", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/CommitList"}}}},
+              "400": {"$ref": "#/components/responses/BadRequest"},
+              "401": {"$ref": "#/components/responses/Unauthorized"},
+              "404": {"$ref": "#/components/responses/NotFound"}
+            }
+          }
+        },
         "/v1/queues": {
           "get": {
             "operationId": "listQueues",
@@ -245,7 +274,8 @@ enum OpenAPIDocument {
         },
         "parameters": {
           "EntryID": {"name": "id", "in": "path", "required": true, "description": "Watchlist entry id", "schema": {"type": "string"}},
-          "JobID": {"name": "id", "in": "path", "required": true, "description": "Job id", "schema": {"type": "string"}}
+          "JobID": {"name": "id", "in": "path", "required": true, "description": "Job id", "schema": {"type": "string"}},
+          "RepositoryID": {"name": "id", "in": "path", "required": true, "description": "Repository id (repository_id of an entry)", "schema": {"type": "string"}}
         },
         "links": {
           "SeedStatus": {"operationId": "seedEntryStatus", "parameters": {"id": "$response.body#/watchlist_id"}, "description": "Poll the entry just added"}
@@ -335,7 +365,8 @@ enum OpenAPIDocument {
             "properties": {
               "repo_url": {"type": "string", "minLength": 1, "maxLength": 2048, "pattern": "^\\s*(([Hh][Tt][Tt][Pp][Ss]?|[Ss][Ss][Hh])://[!-~]+|([A-Za-z0-9._-]+@)?[A-Za-z0-9.-]+:[!-~]+)\\s*$", "description": "https://, http:// or ssh-style (git@host:owner/name) URL of the repository; its host must be on repos.allowed_hosts (422 otherwise)", "examples": ["https://github.com/apple/swift-nio"]},
               "alerts": {"type": ["object", "null"], "description": "Alert settings, kept as given"},
-              "notes": {"type": ["string", "null"], "maxLength": 2000, "pattern": "^[^\\u0000]*$"}
+              "notes": {"type": ["string", "null"], "maxLength": 2000, "pattern": "^[^\\u0000]*$"},
+              "token": {"type": ["string", "null"], "minLength": 1, "maxLength": 4096, "pattern": "^[!-~]+$", "writeOnly": true, "description": "Access token for a private repository (sent to git as HTTP Basic x-access-token). Stored sealed with AES-256-GCM, never shown again; the repository is then private to the caller. 422 tokens_not_configured when the server has no token key."}
             }
           },
           "UpdateRequest": {
@@ -347,7 +378,7 @@ enum OpenAPIDocument {
           },
           "Entry": {
             "type": "object",
-            "required": ["id", "repository_id", "repo_url", "host", "owner", "name", "user", "status", "stage", "progress", "refreshing", "processing_started_at", "processing_completed_at", "last_error", "head_commit", "default_branch", "next_check_at", "alerts", "notes", "created_at", "updated_at"],
+            "required": ["id", "repository_id", "repo_url", "host", "owner", "name", "user", "status", "stage", "progress", "refreshing", "processing_started_at", "processing_completed_at", "last_error", "failure_reason", "attempts", "private", "head_commit", "default_branch", "next_check_at", "alerts", "notes", "created_at", "updated_at"],
             "properties": {
               "id": {"type": "string", "format": "uuid"},
               "repository_id": {"type": "string", "format": "uuid"},
@@ -362,7 +393,10 @@ enum OpenAPIDocument {
               "refreshing": {"type": "boolean", "description": "A ready repository being re-checked"},
               "processing_started_at": {"$ref": "#/components/schemas/NullableTimestamp"},
               "processing_completed_at": {"$ref": "#/components/schemas/NullableTimestamp"},
-              "last_error": {"type": ["string", "null"]},
+              "last_error": {"type": ["string", "null"], "description": "The stage and the reason of the last failure"},
+              "failure_reason": {"$ref": "#/components/schemas/FailureReason"},
+              "attempts": {"type": "integer", "minimum": 0, "description": "Attempts the current (or last) stage took"},
+              "private": {"type": "boolean", "description": "Read with the caller's token: nobody else's entry shares this repository"},
               "head_commit": {"type": ["string", "null"]},
               "default_branch": {"type": ["string", "null"]},
               "next_check_at": {"$ref": "#/components/schemas/NullableTimestamp"},
@@ -381,7 +415,7 @@ enum OpenAPIDocument {
           },
           "EntryStatus": {
             "type": "object",
-            "required": ["id", "repository_id", "repo_url", "status", "stage", "progress", "refreshing", "processing_started_at", "processing_completed_at", "last_error", "head_commit"],
+            "required": ["id", "repository_id", "repo_url", "status", "stage", "progress", "refreshing", "processing_started_at", "processing_completed_at", "last_error", "failure_reason", "attempts", "head_commit"],
             "properties": {
               "id": {"type": "string", "format": "uuid"},
               "repository_id": {"type": "string", "format": "uuid"},
@@ -393,7 +427,54 @@ enum OpenAPIDocument {
               "processing_started_at": {"$ref": "#/components/schemas/NullableTimestamp"},
               "processing_completed_at": {"$ref": "#/components/schemas/NullableTimestamp"},
               "last_error": {"type": ["string", "null"]},
+              "failure_reason": {"$ref": "#/components/schemas/FailureReason"},
+              "attempts": {"type": "integer", "minimum": 0},
               "head_commit": {"type": ["string", "null"]}
+            }
+          },
+          "FailureReason": {"type": ["string", "null"], "description": "Machine-readable reason of the last failure: not_found, auth_required, too_large, timed_out, empty_repository, protocol_not_allowed, token_unavailable, git_failed, error", "examples": ["too_large"]},
+          "Activity": {
+            "type": "object",
+            "required": ["repository_id", "commits_total", "commits_30d", "commits_90d", "commits_365d", "active_authors_90d", "days_since_last_commit", "bus_factor", "weekly_commits", "top_authors", "window_start", "computed_at", "window_empty", "complete", "head_commit"],
+            "properties": {
+              "repository_id": {"type": "string", "format": "uuid"},
+              "commits_total": {"type": "integer", "minimum": 0, "description": "Commits stored for the window (at most git.max_commits)"},
+              "commits_30d": {"type": "integer", "minimum": 0},
+              "commits_90d": {"type": "integer", "minimum": 0},
+              "commits_365d": {"type": "integer", "minimum": 0},
+              "active_authors_90d": {"type": "integer", "minimum": 0, "description": "Distinct authors by email after .mailmap, case-insensitive"},
+              "days_since_last_commit": {"type": ["integer", "null"], "minimum": 0},
+              "bus_factor": {"type": "integer", "minimum": 0, "description": "Fewest authors who made half of the window's commits"},
+              "weekly_commits": {"type": "array", "items": {"type": "integer", "minimum": 0}, "minItems": 52, "maxItems": 52, "description": "Commits per week for the last 52 weeks, oldest first"},
+              "top_authors": {"type": "array", "maxItems": 10, "items": {"type": "object", "required": ["name", "email", "commits"], "properties": {"name": {"type": "string"}, "email": {"type": "string"}, "commits": {"type": "integer", "minimum": 1}}}},
+              "window_start": {"$ref": "#/components/schemas/Timestamp"},
+              "computed_at": {"$ref": "#/components/schemas/Timestamp"},
+              "window_empty": {"type": "boolean", "description": "No commit inside the window: the clone holds the newest commit alone"},
+              "complete": {"type": "boolean", "description": "The backfill stored the whole window up to the current head"},
+              "head_commit": {"type": ["string", "null"]}
+            }
+          },
+          "Commit": {
+            "type": "object",
+            "required": ["sha", "parents", "author_name", "author_email", "authored_at", "committed_at", "summary", "files_changed", "additions", "deletions"],
+            "properties": {
+              "sha": {"type": "string"},
+              "parents": {"type": "array", "items": {"type": "string"}},
+              "author_name": {"type": "string"},
+              "author_email": {"type": "string"},
+              "authored_at": {"$ref": "#/components/schemas/Timestamp"},
+              "committed_at": {"$ref": "#/components/schemas/Timestamp"},
+              "summary": {"type": "string"},
+              "files_changed": {"type": ["integer", "null"], "minimum": 0, "description": "Null at the shallow boundary, where the diff is unknown"},
+              "additions": {"type": ["integer", "null"], "minimum": 0},
+              "deletions": {"type": ["integer", "null"], "minimum": 0}
+            }
+          },
+          "CommitList": {
+            "type": "object", "required": ["items", "next_cursor"],
+            "properties": {
+              "items": {"type": "array", "items": {"$ref": "#/components/schemas/Commit"}},
+              "next_cursor": {"type": ["string", "null"]}
             }
           },
           "SeedAddRequest": {

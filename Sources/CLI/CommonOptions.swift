@@ -63,9 +63,27 @@ enum Bootstrap {
         }
     }
 
-    static func roles(settings: Settings, store: any Store, queue: JobQueue, migrations: MigrationService, logger: Logger) throws -> BackgroundRoles {
+    /// The key for repository tokens: `secrets.token_key`, else on the embedded store `data_dir/token.key`
+    /// (created on first start). On PostgreSQL without a key, every host would invent its own, so none is made.
+    static func tokenCipher(_ settings: Settings, logger: Logger) throws -> TokenCipher? {
         do {
-            return try BackgroundRoles.make(settings: settings, store: store, queue: queue, migrations: migrations, logger: logger)
+            if let key = settings.tokenKey { return try TokenCipher(base64Key: key) }
+            guard settings.databaseURL == nil else {
+                logger.notice("secrets.token_key is not set: entries with a token are refused")
+                return nil
+            }
+            return try TokenCipher.loadOrCreate(keyFile: settings.tokenKeyFile)
+        } catch {
+            FileHandle.standardError.write(Data("repowatch: configuration error: secrets.token_key: \(error)\n".utf8))
+            throw ExitCode(78)
+        }
+    }
+
+    static func roles(
+        settings: Settings, store: any Store, queue: JobQueue, migrations: MigrationService, tokens: TokenCipher?, logger: Logger
+    ) throws -> BackgroundRoles {
+        do {
+            return try BackgroundRoles.make(settings: settings, store: store, queue: queue, migrations: migrations, tokens: tokens, logger: logger)
         } catch ExitCodeError.configuration {
             throw ExitCode(78)
         }

@@ -1,4 +1,7 @@
 import Foundation
+import GitHistory
+import GitTransport
+import Ingestion
 import Logging
 import Prometheus
 import Queue
@@ -18,25 +21,42 @@ struct BackgroundRoles {
 
     static func queue(settings: Settings, store: any Store, registry: PrometheusCollectorRegistry) -> JobQueue {
         let jobs = settings.jobs
-        return JobQueue(
+        // A pipeline stage that gives up marks its repository failed in the same transaction.
+        return PipelineJobs.withFailureHooks(JobQueue(
             store: store,
             configuration: .init(
                 maxAttempts: jobs.maxAttempts, retry: RetryPolicy(base: jobs.retryBase, maximum: jobs.retryMax, jitter: 0.2),
                 lease: jobs.lease),
-            metrics: QueueMetrics(registry: registry))
+            metrics: QueueMetrics(registry: registry)))
     }
 
-    /// The handlers this binary has. The pipeline's handlers join as the ingestion and analysis stages are built.
-    static func registry(settings: Settings) -> JobRegistry {
+    /// The handlers this binary has: the built-in ones and the pipeline's. `health-analysis` joins with the analysis stage.
+    static func registry(settings: Settings, tokens: TokenCipher?, logger: Logger) -> JobRegistry {
         var registry = JobRegistry()
         registry.register(NoopHandler())
         registry.register(ProbeHandler())
         registry.register(PruneJobsHandler(maxAge: settings.jobs.retentionAge, keep: settings.jobs.retentionCount), timeout: .seconds(600))
+        ingestion(settings: settings, tokens: tokens, logger: logger)
+            .register(into: &registry, timeout: settings.git.timeout * 3)
         return registry
     }
 
+    /// The git ingestion stages as configured (`git.*`).
+    static func ingestion(settings: Settings, tokens: TokenCipher?, logger: Logger) -> Ingestion {
+        let git = settings.git
+        return Ingestion(
+            cache: CloneCache(root: URL(fileURLWithPath: settings.clonesPath), budgetBytes: git.cacheBudgetBytes, logger: logger),
+            git: GitClient(
+                executable: git.executable, limits: GitLimits(timeout: git.timeout, maxBytes: git.maxCloneBytes),
+                allowedProtocols: Set(git.protocols), logger: logger),
+            history: HistoryReaders.preferred(gitExecutable: git.executable),
+            window: git.historyWindow, maxCommits: git.maxCommits, tokens: tokens)
+    }
+
     /// - Throws: a configuration error when `jobs.prune_schedule` does not parse.
-    static func make(settings: Settings, store: any Store, queue: JobQueue, migrations: MigrationService, logger: Logger) throws -> BackgroundRoles {
+    static func make(
+        settings: Settings, store: any Store, queue: JobQueue, migrations: MigrationService, tokens: TokenCipher?, logger: Logger
+    ) throws -> BackgroundRoles {
         let schedule: Schedule
         do {
             schedule = try Schedule(parsing: settings.jobs.pruneSchedule)
@@ -45,7 +65,7 @@ struct BackgroundRoles {
             throw ExitCodeError.configuration
         }
         let workers = JobWorkers(
-            queue: queue, registry: registry(settings: settings),
+            queue: queue, registry: registry(settings: settings, tokens: tokens, logger: logger),
             configuration: .init(
                 concurrency: settings.workerConcurrency, prefetch: settings.workerPrefetch, pollInterval: settings.jobs.pollInterval,
                 rescueInterval: settings.jobs.rescueInterval, shutdownGrace: settings.jobs.shutdownGrace),

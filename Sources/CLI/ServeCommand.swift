@@ -61,21 +61,25 @@ struct Runtime {
     let registry: PrometheusCollectorRegistry
     let migrations: MigrationService
     let queue: JobQueue
+    /// Seals and opens repository tokens; nil when no key is configured (PostgreSQL without secrets.token_key).
+    let tokens: TokenCipher?
 
     static func start(_ options: CommonOptions) async throws -> Runtime {
         let settings = try options.settings()
         let logger = Bootstrap.logger(settings)
+        let tokens = try Bootstrap.tokenCipher(settings, logger: logger)
         let store = try await Bootstrap.openStore(settings, logger: logger)
         let registry = PrometheusCollectorRegistry()
         return Runtime(
             settings: settings, logger: logger, store: store, registry: registry,
             migrations: MigrationService(store: store, logger: logger),
-            queue: BackgroundRoles.queue(settings: settings, store: store, registry: registry))
+            queue: BackgroundRoles.queue(settings: settings, store: store, registry: registry),
+            tokens: tokens)
     }
 
     /// The job workers and the periodic scheduler.
     func backgroundServices() throws -> [any Service] {
-        try Bootstrap.roles(settings: settings, store: store, queue: queue, migrations: migrations, logger: logger).services
+        try Bootstrap.roles(settings: settings, store: store, queue: queue, migrations: migrations, tokens: tokens, logger: logger).services
     }
 }
 
@@ -85,7 +89,7 @@ enum Server {
         let (settings, logger, store) = (runtime.settings, runtime.logger, runtime.store)
         var app = buildApplication(
             settings: settings, store: store, queue: runtime.queue, registry: runtime.registry, migrations: runtime.migrations,
-            services: role == "serve" ? try runtime.backgroundServices() : [], logger: logger)
+            services: role == "serve" ? try runtime.backgroundServices() : [], tokens: runtime.tokens, logger: logger)
         app.beforeServerStarts {
             try await printFirstAdminKey(store: store, logger: logger)
         }

@@ -8,12 +8,18 @@ public struct Repository: Sendable, Equatable {
     public var headCommit: String?
     public var defaultBranch: String?
     public var nextCheckAt: Date?
+    /// Attempts the current (or last) stage's job took.
+    public var attempts: Int
+    /// Machine-readable reason of the last failure: `too_large`, `not_found`, `auth_required`, …
+    public var failureReason: String?
+    /// Read with a user's token: private to that user.
+    public var isPrivate: Bool
     public var createdAt: Date
     public var updatedAt: Date
 
     public init(
         id: UUID, url: RepositoryURL, state: ProcessingState, headCommit: String? = nil, defaultBranch: String? = nil,
-        nextCheckAt: Date? = nil, createdAt: Date, updatedAt: Date
+        nextCheckAt: Date? = nil, attempts: Int = 0, failureReason: String? = nil, isPrivate: Bool = false, createdAt: Date, updatedAt: Date
     ) {
         self.id = id
         self.url = url
@@ -21,6 +27,9 @@ public struct Repository: Sendable, Equatable {
         self.headCommit = headCommit
         self.defaultBranch = defaultBranch
         self.nextCheckAt = nextCheckAt
+        self.attempts = attempts
+        self.failureReason = failureReason
+        self.isPrivate = isPrivate
         self.createdAt = createdAt
         self.updatedAt = updatedAt
     }

@@ -15,6 +15,35 @@ public struct JobQueue: Sendable {
     public let configuration: Configuration
     let clock: @Sendable () -> Date
     let metrics: QueueMetrics?
+    /// Per kind, what else changes when a job of that kind is discarded (see ``onDiscard(kind:_:)``).
+    var discardHooks: [String: DiscardHook] = [:]
+
+    /// Called in the transaction that discards a job: the job's own records change with it (a
+    /// repository whose setup gave up becomes `failed` in the same commit), so they cannot drift.
+    public typealias DiscardHook = @Sendable (DiscardedJob, any SQLExecutor) async throws -> Void
+
+    /// A job that ran out of attempts (or failed permanently), as a discard hook sees it.
+    public struct DiscardedJob: Sendable {
+        public let id: Int64
+        public let kind: String
+        public let argsJSON: String
+        public let attempt: Int
+        /// The last attempt's error.
+        public let error: String
+
+        /// The arguments, decoded.
+        public func arguments<A: JobArguments>(as type: A.Type) throws -> A {
+            try JSONDecoder.jobs.decode(A.self, from: Data(argsJSON.utf8))
+        }
+    }
+
+    /// The queue with `hook` run whenever a job of `kind` is discarded, in the discarding transaction:
+    /// after its last attempt failed, after a permanent failure, or when its lease expired on its last attempt.
+    public func onDiscard(kind: String, _ hook: @escaping DiscardHook) -> JobQueue {
+        var copy = self
+        copy.discardHooks[kind] = hook
+        return copy
+    }
 
     /// The queue's settings.
     public struct Configuration: Sendable {
@@ -219,11 +248,20 @@ public struct JobQueue: Sendable {
         let next: JobState = permanent || job.attempt >= job.maxAttempts ? .discarded : .retryable
         let runAt = next == .retryable ? now.addingTimeInterval(configuration.retry.delay(afterAttempt: job.attempt).seconds) : now
         let entry = String(decoding: try JSONEncoder.jobs.encode(JobError(attempt: job.attempt, at: now, error: message)), as: UTF8.self)
-        let ok = try await fenced(job) {
-            """
+        let update: SQL = """
             state = \(next.rawValue), run_at = \(runAt), errors = \(Self.appendError(entry)), lease_token = NULL,
             lease_expires_at = NULL, finalized_at = \(next == .discarded ? now : nil), updated_at = \(now)
             """
+        let ok: Bool
+        if next == .discarded, let hook = discardHooks[job.kind] {
+            let discarded = DiscardedJob(id: job.id, kind: job.kind, argsJSON: job.argsJSON, attempt: job.attempt, error: message)
+            ok = try await store.transaction { tx in
+                guard try await self.fenced(job, in: tx, { update }) else { return false }
+                try await hook(discarded, tx)
+                return true
+            }
+        } else {
+            ok = try await fenced(job, { update })
         }
         guard ok else { return nil }
         metrics?.finished(job, outcome: next == .discarded ? .discarded : .retried, at: now)
@@ -262,14 +300,30 @@ public struct JobQueue: Sendable {
     public func rescueExpiredLeases() async throws -> [(id: Int64, state: JobState)] {
         let now = clock()
         let entry = String(decoding: try JSONEncoder.jobs.encode(JobError(attempt: 0, at: now, error: "lease expired")), as: UTF8.self)
-        let rows = try await store.write("""
+        let update: SQL = """
             UPDATE jobs SET
                 state = CASE WHEN attempt >= max_attempts THEN 'discarded' ELSE 'retryable' END,
                 finalized_at = CASE WHEN attempt >= max_attempts THEN \(now) ELSE NULL END,
                 errors = \(Self.appendError(entry)), run_at = \(now), lease_token = NULL, lease_expires_at = NULL, updated_at = \(now)
             WHERE state = 'running' AND lease_expires_at < \(now)
-            RETURNING id, queue, kind, state
-            """)
+            RETURNING id, queue, kind, state, args, attempt
+            """
+        let hooks = discardHooks
+        // Without hooks, one autocommit statement; with hooks, the discards and their hooks commit together.
+        let rows = hooks.isEmpty
+            ? try await store.write(update)
+            : try await store.transaction { tx in
+                let rows = try await tx.query(update)
+                for row in rows where try row.string("state") == JobState.discarded.rawValue {
+                    let kind = try row.require("kind", row.string)
+                    guard let hook = hooks[kind] else { continue }
+                    try await hook(
+                        DiscardedJob(
+                            id: try row.require("id", row.int), kind: kind, argsJSON: try row.require("args", row.string),
+                            attempt: Int(try row.require("attempt", row.int)), error: "lease expired on the last attempt"), tx)
+                }
+                return rows
+            }
         let rescued = try rows.map { row in
             (id: try row.require("id", row.int), state: JobState(rawValue: try row.require("state", row.string)) ?? .retryable,
              queue: try row.require("queue", row.string), kind: try row.require("kind", row.string))

@@ -56,6 +56,8 @@ extension Settings {
         Key("api.page_size_max", .integer(1...1000), "200", "Largest `limit` accepted."),
         Key("api.key_cache_seconds", .integer(0...300), "5",
             "Seconds a key lookup is reused (a revoked key may keep working that long in a running process; 0: no cache)."),
+        Key("api.status_cache_ms", .integer(0...60_000), "2000",
+            "Longest a status answer is reused; changes drop it at once (PostgreSQL notifications, this process's SQLite writes). 0: no cache."),
         Key("workers.concurrency", .concurrency, "repository-setup=2,commit-backfill=2,health-analysis=2,maintenance=2",
             "Queues this process works (serve, worker) and how many of each queue's jobs run at once; queue=0 leaves a queue to other processes."),
         Key("workers.prefetch", .concurrency, "maintenance=16",
@@ -70,6 +72,15 @@ extension Settings {
         Key("jobs.retention_age", .duration(0...31_536_000), "24h", "Completed and cancelled jobs are deleted after this long (discarded jobs are kept)."),
         Key("jobs.retention_count", .integer(0...100_000_000), "10000", "At most this many completed and cancelled jobs are kept."),
         Key("jobs.prune_schedule", .string, "@every 5m", "When retention runs: @every DURATION or a five-field cron expression (UTC)."),
+        Key("git.executable", .string, "git", "The git command used to clone and fetch (a name on PATH or a path)."),
+        Key("git.protocols", .list, "https", "Transports git may use for repositories: https, and http only for trusted hosts (tests)."),
+        Key("git.history_window", .duration(86_400...3_650 * 86_400), "365d", "How far back commits are backfilled (the shallow clone's --shallow-since)."),
+        Key("git.max_commits", .integer(1...1_000_000), "1000", "At most this many commits of the window are stored per repository, newest first."),
+        Key("git.timeout", .duration(1...86_400), "10m", "Longest one git operation (clone, fetch, ls-remote) may take; its whole process group is killed past it."),
+        Key("git.max_clone_mib", .integer(1...1_048_576), "1024", "A clone larger than this on disk is stopped and the repository fails as too_large (not retried)."),
+        Key("git.clone_cache_mib", .integer(0...16_777_216), "20480", "Disk budget of the clone cache under data_dir/clones; least recently used clones are evicted beyond it."),
+        Key("secrets.token_key", .string, "", secret: true,
+            "Base64 of 32 random bytes: the AES-256-GCM key for repository tokens. Empty: data_dir/token.key is created on SQLite; on PostgreSQL tokens are refused until a key is set."),
     ]
 
     static func key(_ name: String) -> Key? { keys.first { $0.name == name } }

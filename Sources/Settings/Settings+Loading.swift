@@ -213,6 +213,18 @@ extension Settings {
         guard pageSizeDefault <= pageSizeMax else {
             throw SettingsError("api.page_size_default (\(pageSizeDefault)) must not exceed api.page_size_max (\(pageSizeMax))")
         }
+        let gitExecutable = try string("git.executable")
+        guard !gitExecutable.isEmpty else { throw SettingsError("git.executable (from \(merged["git.executable"]!.source)) must not be empty") }
+        let protocols = list("git.protocols").map { $0.lowercased() }
+        for scheme in protocols where !["https", "http"].contains(scheme) {
+            throw SettingsError("git.protocols (from \(merged["git.protocols"]!.source)): '\(scheme)' is not a transport RepoWatch uses (https, http)")
+        }
+        guard !protocols.isEmpty else { throw SettingsError("git.protocols (from \(merged["git.protocols"]!.source)) must name at least one transport") }
+        let tokenKeyText = try string("secrets.token_key")
+        let tokenKey: String? = tokenKeyText.isEmpty ? nil : tokenKeyText
+        if let tokenKey, Data(base64Encoded: tokenKey)?.count != 32 {
+            throw SettingsError("secrets.token_key (from \(merged["secrets.token_key"]!.source)) must be the base64 of exactly 32 bytes (openssl rand -base64 32)")
+        }
         return Settings(
             httpHost: host,
             httpPort: try integer("http.port"),
@@ -227,6 +239,7 @@ extension Settings {
             pageSizeMax: pageSizeMax,
             sqliteReaders: try integer("sqlite.readers"),
             keyCacheSeconds: try integer("api.key_cache_seconds"),
+            statusCacheMilliseconds: try integer("api.status_cache_ms"),
             workerConcurrency: try concurrency("workers.concurrency"),
             workerPrefetch: try concurrency("workers.prefetch"),
             jobs: Jobs(
@@ -239,7 +252,16 @@ extension Settings {
                 shutdownGrace: try duration("jobs.shutdown_grace"),
                 retentionAge: try duration("jobs.retention_age"),
                 retentionCount: try integer("jobs.retention_count"),
-                pruneSchedule: try string("jobs.prune_schedule")))
+                pruneSchedule: try string("jobs.prune_schedule")),
+            git: Git(
+                executable: gitExecutable,
+                protocols: protocols,
+                historyWindow: try duration("git.history_window"),
+                maxCommits: try integer("git.max_commits"),
+                timeout: try duration("git.timeout"),
+                maxCloneBytes: Int64(try integer("git.max_clone_mib")) * 1_048_576,
+                cacheBudgetBytes: Int64(try integer("git.clone_cache_mib")) * 1_048_576),
+            tokenKey: tokenKey)
     }
 
     static func split(_ text: String) -> [String] {

@@ -24,11 +24,27 @@ public struct Settings: Sendable, Equatable {
     public var sqliteReaders: Int
     /// Seconds a key's lookup is reused; a revoked key may keep working that long in a running process.
     public var keyCacheSeconds: Int
+    /// Longest a status answer is reused (changes drop it at once); 0 turns the status cache off.
+    public var statusCacheMilliseconds: Int
     /// Queue name → jobs of it run at once by this process (workers role).
     public var workerConcurrency: [String: Int]
     /// Queue name → jobs claimed ahead of free slots.
     public var workerPrefetch: [String: Int]
     public var jobs: Jobs
+    public var git: Git
+    /// Base64 AES-256 key for repository tokens; nil when not configured (see ``tokenKeyFile``).
+    public var tokenKey: String?
+
+    /// The git ingestion's settings (`git.*`).
+    public struct Git: Sendable, Equatable {
+        public var executable: String
+        public var protocols: [String]
+        public var historyWindow: Duration
+        public var maxCommits: Int
+        public var timeout: Duration
+        public var maxCloneBytes: Int64
+        public var cacheBudgetBytes: Int64
+    }
 
     /// The job queue's settings (`jobs.*`).
     public struct Jobs: Sendable, Equatable {
@@ -46,6 +62,10 @@ public struct Settings: Sendable, Equatable {
 
     /// The SQLite file used when no database URL is set.
     public var sqlitePath: String { (dataDir as NSString).appendingPathComponent("repowatch.sqlite") }
+    /// Where cached clones live: one folder per repository.
+    public var clonesPath: String { (dataDir as NSString).appendingPathComponent("clones") }
+    /// The token key created on first use when `secrets.token_key` is empty and the store is the SQLite file.
+    public var tokenKeyFile: String { (dataDir as NSString).appendingPathComponent("token.key") }
 
     /// Canonicalises a user's URL with the configured hosts, then checks the allowlist.
     public func repositoryURL(_ input: String) throws(RepositoryURLError) -> RepositoryURL {

@@ -7,16 +7,21 @@ extension SQLExecutor {
     /// Adds `url` to `userID`'s watchlist: finds or creates the repository (one row per canonical URL,
     /// whatever the race), then finds or creates the entry. Run it inside a transaction.
     /// - Returns: the entry, whether the entry is new, and whether the repository is new.
+    /// - Parameter privateTo: set when the user gave a token: the repository is then private to that user
+    ///   (a row of its own, whose identity key is the canonical URL plus the user), so nobody else ever
+    ///   reads what was fetched with the token. Public repositories are shared by everyone who watches them.
     public func addToWatchlist(
-        userID: UUID, url: RepositoryURL, alertsJSON: String, notes: String?, now: Date
+        userID: UUID, url: RepositoryURL, privateTo: UUID? = nil, alertsJSON: String, notes: String?, now: Date
     ) async throws -> (entry: EntryWithRepository, entryCreated: Bool, repositoryCreated: Bool) {
         let state = ProcessingState.queued
+        let identity = Self.identityKey(url, privateTo: privateTo)
         // ON CONFLICT DO NOTHING, then read: concurrent adds of one URL all end on the one row;
         // on PostgreSQL the loser waits for the winner's commit and then sees its row.
         let insertedRepository = try await first("""
-            INSERT INTO repositories (id, canonical_url, scheme, host, port, owner, name, status, stage, progress, refreshing, created_at, updated_at)
-            VALUES (\(UUID.v7(at: now)), \(url.canonical), \(url.scheme), \(url.host), \(url.port), \(url.owner), \(url.name),
-                    \(state.status.rawValue), \(state.stage.rawValue), 0, \(false), \(now), \(now))
+            INSERT INTO repositories (id, canonical_url, scheme, host, port, owner, name, status, stage, progress, refreshing,
+                private_to, created_at, updated_at)
+            VALUES (\(UUID.v7(at: now)), \(identity), \(url.scheme), \(url.host), \(url.port), \(url.owner), \(url.name),
+                    \(state.status.rawValue), \(state.stage.rawValue), 0, \(false), \(privateTo), \(now), \(now))
             ON CONFLICT (canonical_url) DO NOTHING
             RETURNING id
             """)
@@ -24,8 +29,8 @@ extension SQLExecutor {
         if let insertedRepository {
             repositoryID = try insertedRepository.require("id", insertedRepository.uuid)
         } else {
-            guard let row = try await first("SELECT id FROM repositories WHERE canonical_url = \(url.canonical)") else {
-                throw StoreError.corrupt("repository \(url.canonical) neither inserted nor found")
+            guard let row = try await first("SELECT id FROM repositories WHERE canonical_url = \(identity)") else {
+                throw StoreError.corrupt("repository \(identity) neither inserted nor found")
             }
             repositoryID = try row.require("id", row.uuid)
         }
@@ -87,11 +92,27 @@ extension SQLExecutor {
         return try await entry(id: id, visibleTo: caller)
     }
 
-    /// Deletes an entry. The repository row stays (its history is shared by other watchers, and the
-    /// clean-up of unwatched repositories belongs to the git ingestion's clone cache).
-    /// - Returns: false when no such entry exists for `caller`.
-    public func deleteEntry(id: UUID, visibleTo caller: Caller) async throws -> Bool {
-        try await first("DELETE FROM watchlist_entries WHERE id = \(id)" + Self.ownership(caller) + " RETURNING id") != nil
+    /// Deletes an entry. The repository stays while others watch it.
+    /// - Returns: nil when no such entry exists for `caller`; else the repository and whether anyone
+    ///   still watches it (when nobody does, the caller enqueues its clean-up in the same transaction).
+    public func deleteEntry(id: UUID, visibleTo caller: Caller) async throws -> (repositoryID: UUID, stillWatched: Bool)? {
+        guard let row = try await first("DELETE FROM watchlist_entries WHERE id = \(id)" + Self.ownership(caller) + " RETURNING repository_id")
+        else { return nil }
+        let repositoryID = try row.require("repository_id", row.uuid)
+        let other = try await first("SELECT 1 AS one FROM watchlist_entries WHERE repository_id = \(repositoryID) LIMIT 1")
+        return (repositoryID, other != nil)
+    }
+
+    /// Stores a user's token for their private repository, sealed by ``TokenCipher`` (a new token replaces the old).
+    public func setRepositoryToken(sealed: String, repository id: UUID, privateTo userID: UUID) async throws {
+        try await execute("UPDATE repositories SET token_sealed = \(sealed) WHERE id = \(id) AND private_to = \(userID)")
+    }
+
+    /// A repository's identity: its canonical URL, or for a private one the URL and its user (a URL
+    /// never has a fragment after canonicalisation, so the two kinds cannot collide).
+    static func identityKey(_ url: RepositoryURL, privateTo: UUID?) -> String {
+        guard let privateTo else { return url.canonical }
+        return url.canonical + "#private:" + privateTo.uuidString.lowercased()
     }
 
     /// The repository with `id`.
@@ -115,7 +136,7 @@ extension SQLExecutor {
         """
         r.id AS r_id, r.canonical_url, r.scheme, r.host, r.port, r.owner, r.name, r.status, r.stage, r.progress, r.refreshing,
         r.processing_started_at, r.processing_completed_at, r.last_error, r.head_commit, r.default_branch, r.next_check_at,
-        r.created_at AS r_created_at, r.updated_at AS r_updated_at
+        r.attempts, r.failure_reason, r.private_to, r.created_at AS r_created_at, r.updated_at AS r_updated_at
         """
     }
 
@@ -154,7 +175,8 @@ extension SQLExecutor {
         return Repository(
             id: try row.require("r_id", row.uuid), url: url, state: state, headCommit: try row.string("head_commit"),
             defaultBranch: try row.string("default_branch"), nextCheckAt: try row.date("next_check_at"),
-            createdAt: try row.require("r_created_at", row.date), updatedAt: try row.require("r_updated_at", row.date))
+            attempts: Int(try row.int("attempts") ?? 0), failureReason: try row.string("failure_reason"),
+            isPrivate: try row.uuid("private_to") != nil, createdAt: try row.require("r_created_at", row.date), updatedAt: try row.require("r_updated_at", row.date))
     }
 
     static func decodeEntry(_ row: any SQLRow) throws -> EntryWithRepository {

@@ -28,10 +28,18 @@ public protocol Store: Service, Sendable {
     /// True when ``listen(channel:_:)`` delivers notifications (PostgreSQL `LISTEN/NOTIFY`); SQLite polls.
     var supportsNotifications: Bool { get }
 
-    /// Calls `handler` with the payload of every notification on `channel` until the task is cancelled.
-    /// A notification is sent with `SELECT pg_notify(channel, payload)` inside a transaction, so it is
-    /// delivered only if that transaction commits. Returns at once where notifications are not supported.
-    func listen(channel: String, _ handler: @escaping @Sendable (String) -> Void) async throws
+    /// Calls `handler` with the payload of every notification on `channel` until the task is cancelled
+    /// (or the connection is lost: then it throws). `onReady` is called once the server listens, so a
+    /// caller knows from when on no notification is missed. A notification is sent with
+    /// `SELECT pg_notify(channel, payload)` inside a transaction (or by a trigger), so it is delivered
+    /// only if that transaction commits. Returns at once where notifications are not supported.
+    func listen(channel: String, onReady: @escaping @Sendable () -> Void, _ handler: @escaping @Sendable (String) -> Void) async throws
+
+    /// A counter this process bumps after every write it commits, for caches of derived values: a
+    /// value read while the counter had one value is stale once it has another. SQLite counts its
+    /// writes; PostgreSQL, shared by many processes, returns 0 and announces changes by notification
+    /// instead (``StatusNotifications``).
+    var localWriteGeneration: UInt64 { get }
 
     /// Runs `body` while holding the cluster-wide lock `key`, or returns false at once when another
     /// process holds it. On PostgreSQL this is a session advisory lock on a connection kept for the
@@ -42,6 +50,13 @@ public protocol Store: Service, Sendable {
 }
 
 extension Store {
+    /// ``listen(channel:onReady:_:)`` without a readiness callback.
+    public func listen(channel: String, _ handler: @escaping @Sendable (String) -> Void) async throws {
+        try await listen(channel: channel, onReady: {}, handler)
+    }
+
+    public var localWriteGeneration: UInt64 { 0 }
+
     /// Applies every pending migration (see ``Migrations``).
     public func migrate(logger: Logger) async throws {
         try await Migrations.apply(to: self, logger: logger)
@@ -102,4 +117,12 @@ public func withRunningStore<T: Sendable>(_ store: any Store, _ body: (any Store
             throw error
         }
     }
+}
+
+/// Changes to what `GET /v1/watchlist/{id}/status` shows, announced on PostgreSQL by triggers
+/// (migration 3) on the `repowatch_status` channel, so a process can cache status answers and drop them
+/// the moment another process changes the repository: payload `r:<repository id>` when a repository
+/// row changes or goes, `e:<entry id>` when an entry is deleted.
+public enum StatusNotifications {
+    public static let channel = "repowatch_status"
 }

@@ -1,4 +1,5 @@
 import API
+import Crypto
 import Domain
 import Foundation
 import HTTPTypes
@@ -68,19 +69,26 @@ struct APIHarness {
     }
 
     /// Runs `body` against a live server on `engine`, with `environment` as extra configuration.
+    /// - Parameter tokens: whether the server has a key to seal repository tokens with.
     static func with(
-        _ engine: Engine, environment: [String: String] = [:], _ body: @escaping @Sendable (APIHarness) async throws -> Void
+        _ engine: Engine, environment: [String: String] = [:], tokens: Bool = true,
+        _ body: @escaping @Sendable (APIHarness) async throws -> Void
     ) async throws {
         let (store, _, _) = try await TestDatabase.makeStore(engine)
         // No key cache unless a test asks for one: revocation is tested to take effect at once.
-        var env = ["REPOWATCH_HTTP_PORT": "0", "REPOWATCH_LOG_LEVEL": "warning", "REPOWATCH_API_KEY_CACHE_SECONDS": "0"]
+        // Nor a status cache: on PostgreSQL its invalidation arrives by notification, a moment after a test's own write.
+        var env = [
+            "REPOWATCH_HTTP_PORT": "0", "REPOWATCH_LOG_LEVEL": "warning", "REPOWATCH_API_KEY_CACHE_SECONDS": "0",
+            "REPOWATCH_API_STATUS_CACHE_MS": "0",
+        ]
         env.merge(environment) { $1 }
         let settings = try Settings.load(configFile: nil, environment: env)
         let registry = PrometheusCollectorRegistry()
         let queue = JobQueue(store: store, metrics: QueueMetrics(registry: registry))
         let app = buildApplication(
             settings: settings, store: store, queue: queue, registry: registry,
-            migrations: MigrationService(store: store, logger: TestDatabase.logger), logger: TestDatabase.logger)
+            migrations: MigrationService(store: store, logger: TestDatabase.logger),
+            tokens: tokens ? TokenCipher(key: SymmetricKey(size: .bits256)) : nil, logger: TestDatabase.logger)
         try await app.test(.live) { client in
             try await body(APIHarness(client: client, store: store, queue: queue))
         }

@@ -45,7 +45,7 @@ public enum RepositoryGenerator {
         _ = try await git(["init", "-q", "-b", branch] + (bare ? ["--bare"] : []) + ["."], in: url)
         var history = HistoryWriter(seed: seed)
         let stream = history.stream(commits: commits, span: span, merges: merges, emptyCommits: emptyCommits)
-        _ = try await runGit(["fast-import", "--quiet", "--done"], in: url, input: stream)
+        _ = try await gitBytes(["fast-import", "--quiet", "--done"], in: url, input: stream)
         if !bare { _ = try await git(["reset", "-q", "--hard"], in: url) }
         let head = try await git(["rev-parse", "refs/heads/\(branch)"], in: url)
             .trimmingCharacters(in: .whitespacesAndNewlines)
@@ -67,7 +67,7 @@ public enum RepositoryGenerator {
         let end = max(Int64(until.timeIntervalSince1970), headSeconds + Int64(count))
         var history = HistoryWriter(seed: seed)
         let stream = history.appendStream(count: count, after: headSeconds, until: end)
-        _ = try await runGit(["fast-import", "--quiet", "--done"], in: url, input: stream)
+        _ = try await gitBytes(["fast-import", "--quiet", "--done"], in: url, input: stream)
         let isBare = try await git(["rev-parse", "--is-bare-repository"], in: url)
             .trimmingCharacters(in: .whitespacesAndNewlines) == "true"
         if !isBare { _ = try await git(["reset", "-q", "--hard"], in: url) }
@@ -109,11 +109,11 @@ public struct FixtureError: Error, CustomStringConvertible, Sendable {
 /// Runs `git` with `args` in `dir` with a neutral configuration (no system or global config, C locale) and returns its
 /// standard output; throws ``FixtureError`` with the standard error when it exits non-zero.
 public func git(_ args: [String], in dir: URL, environment: [String: String] = [:]) async throws -> String {
-    String(decoding: try await runGit(args, in: dir, environment: environment), as: UTF8.self)
+    String(decoding: try await gitBytes(args, in: dir, environment: environment), as: UTF8.self)
 }
 
 /// Like ``git(_:in:environment:)`` with bytes on standard input and out.
-public func runGit(
+public func gitBytes(
     _ args: [String], in dir: URL, environment: [String: String] = [:], input: [UInt8] = []
 ) async throws -> [UInt8] {
     let inherited = ProcessInfo.processInfo.environment

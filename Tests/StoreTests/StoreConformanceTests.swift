@@ -108,7 +108,7 @@ struct StoreConformanceTests {
             #expect(try await store.read { try await $0.entry(id: id, visibleTo: caller(alice)) } != nil)
             #expect(try await store.read { try await $0.entry(id: id, visibleTo: caller(bob)) } == nil)
             #expect(try await store.read { try await $0.entry(id: id, visibleTo: caller(bob, admin: true)) } != nil)
-            #expect(try await store.transaction { try await $0.deleteEntry(id: id, visibleTo: caller(bob)) } == false)
+            #expect(try await store.transaction { try await $0.deleteEntry(id: id, visibleTo: caller(bob)) } == nil)
             #expect(try await store.transaction {
                 try await $0.updateEntry(id: id, visibleTo: caller(bob), alertsJSON: "{}", notes: .some("x"), now: Self.now)
             } == nil)
@@ -136,7 +136,7 @@ struct StoreConformanceTests {
             }
             #expect(notesOnly?.entry.notes == "new")
             #expect(notesOnly?.entry.alertsJSON.replacingOccurrences(of: " ", with: "") == "{\"on\":true}")
-            #expect(try await store.transaction { try await $0.deleteEntry(id: id, visibleTo: caller(alice)) })
+            #expect(try await store.transaction { try await $0.deleteEntry(id: id, visibleTo: caller(alice)) } != nil)
             #expect(try await store.read { try await $0.entry(id: id, visibleTo: nil) } == nil)
             let repositories = try await store.read { try await $0.first("SELECT COUNT(*) AS n FROM repositories")?.int("n") }
             #expect(repositories == 1, "the repository stays when its last entry goes")

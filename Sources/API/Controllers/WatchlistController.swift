@@ -9,6 +9,7 @@ import Store
 /// `/v1/watchlist`: a user's entries.
 struct WatchlistController {
     let service: WatchlistService
+    let statusCache: StatusCache
     var settings: Settings { service.settings }
 
     func addRoutes(to group: RouterGroup<AppRequestContext>) {
@@ -20,14 +21,15 @@ struct WatchlistController {
         group.delete("watchlist/{id}", use: delete)
     }
 
-    /// POST /v1/watchlist {repo_url, alerts?, notes?} → 202 (new) or 200 (already watched), with Location.
+    /// POST /v1/watchlist {repo_url, alerts?, notes?, token?} → 202 (new) or 200 (already watched), with Location.
     @Sendable func create(_ request: Request, context: AppRequestContext) async throws -> Response {
         let caller = try context.requireCaller()
-        let body = try await JSONBody.read(request, maxBytes: settings.maxBodyBytes, allowed: ["repo_url", "alerts", "notes"])
+        let body = try await JSONBody.read(request, maxBytes: settings.maxBodyBytes, allowed: ["repo_url", "alerts", "notes", "token"])
         let repoURL = try body.requiredString("repo_url")
         let alerts = try body.optionalObject("alerts") ?? nil
         let notes = try body.optionalString("notes") ?? nil
-        let (entry, created) = try await service.add(userID: caller.userID, repoURL: repoURL, alerts: alerts, notes: notes)
+        let token = try body.optionalString("token") ?? nil
+        let (entry, created) = try await service.add(userID: caller.userID, repoURL: repoURL, alerts: alerts, notes: notes, token: token)
         return try JSONResponse.make(
             created ? .accepted : .ok, EntryResponse(entry), headers: [.location: "/v1/watchlist/\(entry.entry.id.lowercased)"])
     }
@@ -59,10 +61,24 @@ struct WatchlistController {
     }
 
     /// GET /v1/watchlist/{id}/status — cheap to poll: a strong ETag over the body, 304 when unchanged.
+    /// Answers come from the ``StatusCache`` while they are current, so polling costs no query.
     @Sendable func status(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let entry = try await service.entry(context.parameters.get("id"), for: try context.requireCaller())
-        let data = try JSONResponse.encode(StatusResponse(entry))
-        let etag = "\"" + Self.hex(SHA256.hash(data: data).prefix(12)) + "\""
+        let caller = try context.requireCaller()
+        let text = context.parameters.get("id")
+        let data: Data
+        let etag: String
+        if let id = text.flatMap(UUID.init(uuidString:)), let cached = statusCache.answer(for: id),
+            caller.isAdmin || cached.owner == caller.userID
+        {
+            (data, etag) = (cached.body, cached.etag)
+        } else {
+            let ticket = statusCache.ticket()
+            let entry = try await service.entry(text, for: caller)
+            data = try JSONResponse.encode(StatusResponse(entry))
+            etag = "\"" + Self.hex(SHA256.hash(data: data).prefix(12)) + "\""
+            statusCache.store(
+                entry.entry.id, owner: entry.entry.userID, repositoryID: entry.repository.id, body: data, etag: etag, ticket: ticket)
+        }
         if let ifNoneMatch = request.headers[.ifNoneMatch], Self.matches(ifNoneMatch, etag: etag) {
             return Response(status: .notModified, headers: [.eTag: etag, .cacheControl: "no-cache"])
         }
@@ -109,9 +125,7 @@ struct WatchlistController {
     @Sendable func delete(_ request: Request, context: AppRequestContext) async throws -> Response {
         let caller = try context.requireCaller()
         let text = context.parameters.get("id")
-        guard let text, let id = UUID(uuidString: text),
-            try await service.store.transaction({ try await $0.deleteEntry(id: id, visibleTo: caller) })
-        else {
+        guard let text, let id = UUID(uuidString: text), try await service.delete(id: id, caller: caller) else {
             throw APIError.notFound("no watchlist entry with id \(text ?? "")")
         }
         return Response(status: .noContent)

@@ -14,9 +14,16 @@ struct WatchlistService: Sendable {
     let store: any Store
     let queue: JobQueue
     let settings: Settings
+    /// Seals repository tokens; nil when no key is configured (tokens are then refused).
+    let tokens: TokenCipher?
 
     /// Validates and adds `repoURL` to `userID`'s watchlist.
-    func add(userID: UUID, repoURL: String, alerts: JSONValue?, notes: String?) async throws -> (entry: EntryWithRepository, created: Bool) {
+    ///
+    /// With a `token`, the repository is private to the user (see ``SQLExecutor/addToWatchlist``) and
+    /// the token is stored sealed in the same transaction; a later add with a new token replaces it.
+    func add(
+        userID: UUID, repoURL: String, alerts: JSONValue?, notes: String?, token: String? = nil
+    ) async throws -> (entry: EntryWithRepository, created: Bool) {
         let url: RepositoryURL
         do {
             url = try settings.repositoryURL(repoURL)
@@ -24,17 +31,53 @@ struct WatchlistService: Sendable {
             throw APIError(.unprocessableContent, code: error.code.rawValue, error.message, details: ["field": "repo_url"])
         }
         let notes = try validNotes(notes)
+        let token = try validToken(token)
         let alertsText = (alerts ?? .object([:])).text
         let now = Date()
+        let tokens = self.tokens
         let result = try await store.transaction { [queue] tx in
-            let added = try await tx.addToWatchlist(userID: userID, url: url, alertsJSON: alertsText, notes: notes, now: now)
+            let added = try await tx.addToWatchlist(
+                userID: userID, url: url, privateTo: token == nil ? nil : userID, alertsJSON: alertsText, notes: notes, now: now)
+            let repositoryID = added.entry.repository.id
+            if let token, let tokens {
+                try await tx.setRepositoryToken(sealed: try tokens.seal(token, boundTo: repositoryID), repository: repositoryID, privateTo: userID)
+            }
             if added.repositoryCreated {
-                let setup = PipelineJobs.RepositorySetup(repositoryID: added.entry.repository.id)
-                try await queue.enqueue(setup, options: .init(uniqueKey: setup.uniqueKey), in: tx)
+                let setup = PipelineJobs.RepositorySetup(repositoryID: repositoryID)
+                try await queue.enqueue(setup, options: setup.options, in: tx)
             }
             return added
         }
         return (result.entry, result.entryCreated)
+    }
+
+    /// Deletes an entry; when nobody watches its repository any more, enqueues the repository's
+    /// clean-up (row, commits, cached clone) in the same transaction.
+    /// - Returns: false when there is no such entry for `caller`.
+    func delete(id: UUID, caller: Caller) async throws -> Bool {
+        try await store.transaction { [queue] tx in
+            guard let deleted = try await tx.deleteEntry(id: id, visibleTo: caller) else { return false }
+            if !deleted.stillWatched {
+                let cleanup = PipelineJobs.RepositoryCleanup(repositoryID: deleted.repositoryID)
+                try await queue.enqueue(cleanup, options: cleanup.options, in: tx)
+            }
+            return true
+        }
+    }
+
+    /// A token is 1–4096 visible ASCII characters; refused when no key is configured to seal it.
+    func validToken(_ token: String?) throws -> String? {
+        guard let token else { return nil }
+        guard !token.isEmpty, token.utf8.count <= 4096, token.utf8.allSatisfy({ (0x21...0x7e).contains($0) }) else {
+            // The value is never echoed back.
+            throw APIError(.unprocessableContent, code: "invalid_field",
+                           "field 'token' must be 1 to 4096 visible ASCII characters", details: ["field": "token"])
+        }
+        guard tokens != nil else {
+            throw APIError(.unprocessableContent, code: "tokens_not_configured",
+                           "this server stores no repository tokens until secrets.token_key is set", details: ["field": "token"])
+        }
+        return token
     }
 
     func validNotes(_ notes: String?) throws -> String? {

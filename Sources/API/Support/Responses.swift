@@ -20,6 +20,9 @@ struct EntryResponse: Encodable {
     @NullEncodable var processing_started_at: Date?
     @NullEncodable var processing_completed_at: Date?
     @NullEncodable var last_error: String?
+    @NullEncodable var failure_reason: String?
+    let attempts: Int
+    let `private`: Bool
     @NullEncodable var head_commit: String?
     @NullEncodable var default_branch: String?
     @NullEncodable var next_check_at: Date?
@@ -44,6 +47,9 @@ struct EntryResponse: Encodable {
         processing_started_at = r.state.startedAt
         processing_completed_at = r.state.completedAt
         last_error = r.state.lastError
+        failure_reason = r.failureReason
+        attempts = r.attempts
+        `private` = r.isPrivate
         head_commit = r.headCommit
         default_branch = r.defaultBranch
         next_check_at = r.nextCheckAt
@@ -66,6 +72,8 @@ struct StatusResponse: Encodable {
     @NullEncodable var processing_started_at: Date?
     @NullEncodable var processing_completed_at: Date?
     @NullEncodable var last_error: String?
+    @NullEncodable var failure_reason: String?
+    let attempts: Int
     @NullEncodable var head_commit: String?
 
     init(_ e: EntryWithRepository) {
@@ -80,6 +88,8 @@ struct StatusResponse: Encodable {
         processing_started_at = r.state.startedAt
         processing_completed_at = r.state.completedAt
         last_error = r.state.lastError
+        failure_reason = r.failureReason
+        attempts = r.attempts
         head_commit = r.headCommit
     }
 }

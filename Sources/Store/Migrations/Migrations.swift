@@ -11,6 +11,15 @@ public struct Migration: Sendable {
     public let version: Int
     public let name: String
     public let statements: [String]
+    /// Statements for PostgreSQL alone, run after the shared ones (triggers that feed `NOTIFY`).
+    public let postgresStatements: [String]
+
+    public init(version: Int, name: String, statements: [String], postgresStatements: [String] = []) {
+        self.version = version
+        self.name = name
+        self.statements = statements
+        self.postgresStatements = postgresStatements
+    }
 
     func rendered(for dialect: SQLDialect) -> [String] {
         let types: [(String, String, String)] = [
@@ -25,7 +34,7 @@ public struct Migration: Sendable {
             // and vacuum runs early on a table whose rows churn (QUEUE-NOTES: River#59, pg-boss#202).
             ("{fillfactor}", "", "WITH (fillfactor = 70, autovacuum_vacuum_scale_factor = 0.01, autovacuum_vacuum_threshold = 1000)"),
         ]
-        return statements.map { statement in
+        return (statements + (dialect == .postgres ? postgresStatements : [])).map { statement in
             types.reduce(statement) { text, type in
                 text.replacingOccurrences(of: type.0, with: dialect == .sqlite ? type.1 : type.2)
             }
@@ -154,6 +163,64 @@ public enum Migrations {
             )
             """,
             "CREATE INDEX job_probe_runs_label ON job_probe_runs (label, job_id)",
+        ]),
+        Migration(version: 3, name: "git ingestion: commits, backfill progress, repository tokens", statements: [
+            // A year of commits per repository (at most git.max_commits). Stats are NULL for a commit at the
+            // shallow boundary: its parent is not in the clone, so its diff is unknown (git log would show a
+            // diff against the empty tree). The primary key makes a repeated or resumed backfill insert nothing twice.
+            """
+            CREATE TABLE commits (
+                repository_id {uuid} NOT NULL REFERENCES repositories(id) ON DELETE CASCADE,
+                sha TEXT NOT NULL,
+                parents TEXT NOT NULL,
+                author_name TEXT NOT NULL,
+                author_email TEXT NOT NULL,
+                authored_at {timestamp} NOT NULL,
+                committed_at {timestamp} NOT NULL,
+                summary TEXT NOT NULL,
+                files_changed INTEGER,
+                additions INTEGER,
+                deletions INTEGER,
+                PRIMARY KEY (repository_id, sha)
+            )
+            """,
+            // Newest first, for the commits endpoint's pages and the activity window.
+            "CREATE INDEX commits_repository_committed ON commits (repository_id, committed_at DESC, sha DESC)",
+            // The head whose window is completely stored: a re-check walks from the new head down to it.
+            "ALTER TABLE repositories ADD COLUMN backfilled_head TEXT",
+            // The newest commit's date on the branch, even when it lies before the window.
+            "ALTER TABLE repositories ADD COLUMN head_committed_at {timestamp}",
+            // True when the window had no commit (the clone fell back to the newest commit alone).
+            "ALTER TABLE repositories ADD COLUMN window_empty {bool} NOT NULL DEFAULT FALSE",
+            // The repository's .mailmap at the head (bounded), applied when counting authors.
+            "ALTER TABLE repositories ADD COLUMN mailmap TEXT",
+            // Machine-readable reason of the last failure (too_large, not_found, auth_required, …).
+            "ALTER TABLE repositories ADD COLUMN failure_reason TEXT",
+            // Attempts the current (or last) stage took.
+            "ALTER TABLE repositories ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0",
+            // A user's token for a private repository, AES-256-GCM sealed (nonce, ciphertext and tag, base64),
+            // bound to the repository's id. A repository read with a token is private to the user who gave it:
+            // its identity key (canonical_url) carries that user, so another user adding the same URL without
+            // the token gets a repository of their own, never the private one's data.
+            "ALTER TABLE repositories ADD COLUMN token_sealed TEXT",
+            "ALTER TABLE repositories ADD COLUMN private_to {uuid} REFERENCES users(id) ON DELETE CASCADE",
+        ], postgresStatements: [
+            // Every change to what a status answer shows is announced (StatusNotifications), whichever
+            // process or statement made it, so API processes can cache status answers exactly.
+            """
+            CREATE FUNCTION repowatch_notify_status() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                IF TG_TABLE_NAME = 'repositories' THEN
+                    PERFORM pg_notify('repowatch_status', 'r:' || OLD.id::text);
+                ELSE
+                    PERFORM pg_notify('repowatch_status', 'e:' || OLD.id::text);
+                END IF;
+                RETURN NULL;
+            END
+            $$
+            """,
+            "CREATE TRIGGER repositories_status_changed AFTER UPDATE OR DELETE ON repositories FOR EACH ROW EXECUTE FUNCTION repowatch_notify_status()",
+            "CREATE TRIGGER watchlist_entries_deleted AFTER DELETE ON watchlist_entries FOR EACH ROW EXECUTE FUNCTION repowatch_notify_status()",
         ]),
     ]
 

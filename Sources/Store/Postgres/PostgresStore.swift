@@ -55,10 +55,12 @@ public final class PostgresStore: Store {
 
     public var supportsNotifications: Bool { true }
 
-    public func listen(channel: String, _ handler: @escaping @Sendable (String) -> Void) async throws {
+    public func listen(channel: String, onReady: @escaping @Sendable () -> Void, _ handler: @escaping @Sendable (String) -> Void) async throws {
         // LISTEN is per connection: one connection is kept for it while the task runs.
         try await client.withConnection { connection in
+            // postgres-nio calls the closure once the server has confirmed the LISTEN.
             try await connection.listen(on: channel) { notifications in
+                onReady()
                 for try await notification in notifications {
                     handler(notification.payload)
                 }

@@ -23,6 +23,10 @@ public final class SQLiteStore: Store {
     private let readerPermits: AsyncSemaphore
     private let logger: Logger
     private let closed = Mutex(false)
+    private let writes = Atomic<UInt64>(0)
+
+    /// Bumped after every write this process commits (see ``Store/localWriteGeneration``).
+    public var localWriteGeneration: UInt64 { writes.load(ordering: .acquiring) }
 
     /// Opens (creating if needed) the database file at `path` and its folder.
     public static func open(path: String, readerCount: Int = 4, logger: Logger) async throws -> SQLiteStore {
@@ -72,6 +76,7 @@ public final class SQLiteStore: Store {
             do {
                 let result = try await body(executor)
                 _ = try await writer.query("COMMIT")
+                writes.add(1, ordering: .releasing)
                 return result
             } catch {
                 // A ROLLBACK that fails (the transaction was already rolled back by SQLite) changes nothing.
@@ -82,7 +87,10 @@ public final class SQLiteStore: Store {
     }
 
     public func write(_ sql: SQL) async throws -> [any SQLRow] {
-        try await writerLock.withPermit { try await SQLiteExecutor(connection: writer).query(sql) }
+        try await writerLock.withPermit {
+            defer { writes.add(1, ordering: .releasing) }
+            return try await SQLiteExecutor(connection: writer).query(sql)
+        }
     }
 
     public func read<T: Sendable>(_ body: @Sendable (any SQLExecutor) async throws -> T) async throws -> T {
@@ -95,7 +103,7 @@ public final class SQLiteStore: Store {
 
     public var supportsNotifications: Bool { false }
 
-    public func listen(channel: String, _ handler: @escaping @Sendable (String) -> Void) async throws {}
+    public func listen(channel: String, onReady: @escaping @Sendable () -> Void, _ handler: @escaping @Sendable (String) -> Void) async throws {}
 
     public func withExclusiveLock(key: Int64, _ body: @Sendable (any SQLExecutor) async throws -> Void) async throws -> Bool {
         // One process owns an embedded database, so it always holds the lock. The body's liveness

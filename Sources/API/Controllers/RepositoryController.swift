@@ -1,0 +1,143 @@
+import Domain
+import Foundation
+import Hummingbird
+import Settings
+import Store
+
+/// `/v1/repositories/{id}/…`: what was learnt about a repository, for the users who watch it.
+/// A repository nobody of the caller's watches is a 404, like an entry of another user.
+struct RepositoryController {
+    let store: any Store
+    let settings: Settings
+
+    func addRoutes(to group: RouterGroup<AppRequestContext>) {
+        group.get("repositories/{id}/activity", use: activity)
+        group.get("repositories/{id}/commits", use: commits)
+    }
+
+    /// GET /v1/repositories/{id}/activity — metrics computed from the stored commits of the window.
+    @Sendable func activity(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let caller = try context.requireCaller()
+        let id = try repositoryID(context)
+        let now = Date()
+        let windowStart = now.addingTimeInterval(-settings.git.historyWindow.seconds)
+        let (work, samples) = try await store.read { db -> (RepositoryWork?, [Activity.Sample]) in
+            guard try await db.canSee(repository: id, caller: caller), let work = try await db.repositoryWork(id: id) else { return (nil, []) }
+            return (work, try await db.activitySamples(repository: id, since: windowStart))
+        }
+        guard let work else { throw APIError.notFound("no repository with id \(id.lowercased)") }
+        let activity = Activity.compute(
+            commits: samples, lastCommitAt: work.headCommittedAt, mailmap: Mailmap(parsing: work.mailmap ?? ""),
+            windowStart: windowStart, now: now)
+        return try JSONResponse.make(.ok, ActivityResponse(activity, work: work))
+    }
+
+    /// GET /v1/repositories/{id}/commits?limit=&cursor= — stored commits, newest first.
+    @Sendable func commits(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let caller = try context.requireCaller()
+        let id = try repositoryID(context)
+        let limit = try Paging.limit(request, settings: settings)
+        let cursor = try Paging.cursor(request, Self.parseCursor)
+        let rows = try await store.read { db -> [Commit]? in
+            guard try await db.canSee(repository: id, caller: caller) else { return nil }
+            return try await db.commits(repository: id, after: cursor, limit: limit + 1)
+        }
+        guard let rows else { throw APIError.notFound("no repository with id \(id.lowercased)") }
+        let (items, next) = Paging.page(rows, limit: limit) { Self.cursor(for: $0) }
+        return try JSONResponse.make(.ok, CommitListResponse(items: items.map(CommitResponse.init), next_cursor: next))
+    }
+
+    private func repositoryID(_ context: AppRequestContext) throws -> UUID {
+        let text = context.parameters.get("id")
+        guard let text, let id = UUID(uuidString: text) else { throw APIError.notFound("no repository with id \(text ?? "")") }
+        return id
+    }
+
+    /// `<microseconds since 1970>.<sha>`: the position after the last commit of a page.
+    static func cursor(for commit: Commit) -> String {
+        "\(Int64((commit.committedAt.timeIntervalSince1970 * 1_000_000).rounded())).\(commit.sha)"
+    }
+
+    static func parseCursor(_ text: String) -> (committedAt: Date, sha: String)? {
+        let parts = text.split(separator: ".", maxSplits: 1)
+        guard parts.count == 2, let micros = Int64(parts[0]), parts[1].count == 40 || parts[1].count == 64,
+            parts[1].allSatisfy({ $0.isHexDigit && !$0.isUppercase })
+        else { return nil }
+        return (Date(timeIntervalSince1970: Double(micros) / 1_000_000), String(parts[1]))
+    }
+}
+
+struct ActivityResponse: Encodable {
+    struct Author: Encodable {
+        let name: String
+        let email: String
+        let commits: Int
+    }
+    let repository_id: String
+    let commits_total: Int
+    let commits_30d: Int
+    let commits_90d: Int
+    let commits_365d: Int
+    let active_authors_90d: Int
+    @NullEncodable var days_since_last_commit: Int?
+    let bus_factor: Int
+    let weekly_commits: [Int]
+    let top_authors: [Author]
+    let window_start: Date
+    let computed_at: Date
+    /// True when the window had no commit (the clone fell back to the newest commit alone).
+    let window_empty: Bool
+    /// True once the backfill stored the whole window up to the current head.
+    let complete: Bool
+    @NullEncodable var head_commit: String?
+
+    init(_ a: Activity, work: RepositoryWork) {
+        repository_id = work.repository.id.lowercased
+        commits_total = a.commitsTotal
+        commits_30d = a.commits30d
+        commits_90d = a.commits90d
+        commits_365d = a.commits365d
+        active_authors_90d = a.activeAuthors90d
+        days_since_last_commit = a.daysSinceLastCommit
+        bus_factor = a.busFactor
+        weekly_commits = a.weeklyCommits
+        top_authors = a.topAuthors.map { Author(name: $0.name, email: $0.email, commits: $0.commits) }
+        window_start = a.windowStart
+        computed_at = a.computedAt
+        window_empty = work.windowEmpty
+        complete = work.backfilledHead != nil && work.backfilledHead == work.repository.headCommit
+        head_commit = work.repository.headCommit
+    }
+}
+
+struct CommitResponse: Encodable {
+    let sha: String
+    let parents: [String]
+    let author_name: String
+    let author_email: String
+    let authored_at: Date
+    let committed_at: Date
+    let summary: String
+    /// Null for a commit at the shallow boundary: its diff is unknown.
+    @NullEncodable var files_changed: Int?
+    @NullEncodable var additions: Int?
+    @NullEncodable var deletions: Int?
+
+    init(_ c: Commit) {
+        sha = c.sha
+        parents = c.parents
+        author_name = c.authorName
+        author_email = c.authorEmail
+        authored_at = c.authoredAt
+        committed_at = c.committedAt
+        summary = c.summary
+        files_changed = c.stats?.filesChanged
+        additions = c.stats?.additions
+        deletions = c.stats?.deletions
+    }
+}
+
+struct CommitListResponse: Encodable {
+    let items: [CommitResponse]
+    @NullEncodable var next_cursor: String?
+}

@@ -1,0 +1,95 @@
+import Domain
+import Foundation
+import GitHistory
+import Logging
+import Queue
+import Store
+
+/// `commit-backfill`: store the window's commits (newest first, at most `git.max_commits`) with their stats.
+///
+/// Resumable by construction: the walk is cheap and repeatable, commits already stored are skipped
+/// before their diffs are computed, and each batch is stored with the progress in one transaction — so
+/// a killed backfill resumes where it stopped, with no duplicate (the (repository, sha) key) and no gap.
+/// Incremental: a re-check walks from the new head down to the head stored last time.
+struct CommitBackfillHandler: JobHandler {
+    let ingestion: Ingestion
+
+    func handle(_ arguments: PipelineJobs.CommitBackfill, context: JobContext) async throws {
+        let id = arguments.repositoryID
+        let store = context.store
+        let now = ingestion.clock()
+        guard let work = try await store.read({ try await $0.repositoryWork(id: id) }),
+            try await store.transaction({ try await $0.startStage(.backfilling, ofRepository: id, attempts: context.job.attempt, now: now) }) != nil
+        else {
+            context.logger.info("repository no longer exists; backfill skipped", metadata: ["repository": "\(id)"])
+            return
+        }
+        let windowStart = ingestion.windowStart(at: now)
+        let (head, result) = try await ingestion.cache.withClone(id) { directory -> (String, Ingestion.BackfillResult) in
+            // Another host made the clone, or it was evicted: make it again (the head may have moved since).
+            var head = work.repository.headCommit
+            if !Ingestion.isClone(directory) || head == nil {
+                let clone = try await ingestion.refreshClone(try ingestion.remote(for: work), in: directory, now: now, logger: context.logger)
+                head = clone.head
+            }
+            guard let head else { throw PipelineFailure(reason: "no_head", message: "the repository has no recorded head") }
+            let result = try await ingestion.backfill(
+                repository: id, store: store, clone: directory, head: work.windowEmpty ? nil : head,
+                stop: work.backfilledHead.map { [$0] } ?? [], windowStart: windowStart
+            ) { done, total in
+                try await context.progress(done * 100 / max(total, 1), "\(done) of \(total) commits")
+            }
+            return (head, result)
+        }
+        try await store.transaction { tx in
+            try await tx.completeBackfill(ofRepository: id, head: head, windowStart: windowStart, keep: ingestion.maxCommits, now: ingestion.clock())
+            try await context.complete(in: tx)
+        }
+        context.logger.info("backfill done", metadata: [
+            "repository": "\(work.repository.url)", "window": "\(result.walked)", "already_stored": "\(result.skipped)",
+            "inserted": "\(result.inserted)", "head": "\(head)",
+        ])
+    }
+}
+
+extension Ingestion {
+    /// What one backfill run did.
+    public struct BackfillResult: Sendable, Equatable {
+        /// Commits of the window (down to `stop`), as walked.
+        public var walked: Int
+        /// Of those, already stored before this run (a resumed or repeated run).
+        public var skipped: Int
+        /// Newly stored by this run.
+        public var inserted: Int
+    }
+
+    /// Stores the window's commits reachable from `head` in the clone: walks (cheap), skips what is
+    /// stored, reads the rest in batches, and stores each batch with the repository's progress in one
+    /// transaction. `head` nil means the window is empty: nothing to store. The caller completes the
+    /// stage (``SQLExecutor/completeBackfill``), which trims to the window and the cap.
+    public func backfill(
+        repository id: UUID, store: any Store, clone directory: URL, head: String?, stop: Set<String>, windowStart: Date,
+        progress: (_ done: Int, _ total: Int) async throws -> Void = { _, _ in }
+    ) async throws -> BackfillResult {
+        guard let head else { return BackfillResult(walked: 0, skipped: 0, inserted: 0) }
+        let walked = try await history.walk(repository: directory.path, tip: head, since: windowStart, limit: maxCommits, stop: stop)
+        let already = try await store.read { try await $0.storedCommitShas(repository: id) }
+        let todo = walked.filter { !already.contains($0.sha) }
+        var done = walked.count - todo.count
+        var inserted = 0
+        for start in stride(from: 0, to: todo.count, by: batchSize) {
+            try Task.checkCancellation()
+            let batch = Array(todo[start..<min(start + batchSize, todo.count)])
+            let commits = try await history.records(repository: directory.path, for: batch).map(Commit.init)
+            done += batch.count
+            let percent = done * 100 / max(walked.count, 1)
+            inserted += try await store.transaction { tx in
+                let count = try await tx.insertCommits(commits, repository: id)
+                try await tx.reportStageProgress(percent, stage: .backfilling, ofRepository: id, now: clock())
+                return count
+            }
+            try await progress(done, walked.count)
+        }
+        return BackfillResult(walked: walked.count, skipped: walked.count - todo.count, inserted: inserted)
+    }
+}

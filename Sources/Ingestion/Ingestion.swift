@@ -1,0 +1,127 @@
+import Domain
+import Foundation
+import GitHistory
+import GitTransport
+import Logging
+import Queue
+import Store
+
+/// What the ingestion stages share: where clones live, how git is run, the history window, the token key.
+public struct Ingestion: Sendable {
+    public var cache: CloneCache
+    public var git: GitClient
+    public var history: any HistoryReader
+    /// How far back commits are kept, counted from the moment a stage runs.
+    public var window: Duration
+    /// At most this many commits of the window are stored.
+    public var maxCommits: Int
+    /// Opens the tokens of private repositories; nil when none is configured.
+    public var tokens: TokenCipher?
+    /// Commits read and stored per transaction (and per progress report).
+    public var batchSize: Int
+    public var clock: @Sendable () -> Date
+
+    public init(
+        cache: CloneCache, git: GitClient, history: any HistoryReader, window: Duration, maxCommits: Int, tokens: TokenCipher?,
+        batchSize: Int = 250, clock: @escaping @Sendable () -> Date = { Date() }
+    ) {
+        self.cache = cache
+        self.git = git
+        self.history = history
+        self.window = window
+        self.maxCommits = maxCommits
+        self.tokens = tokens
+        self.batchSize = batchSize
+        self.clock = clock
+    }
+
+    /// Registers the handlers of `repository-setup`, `commit-backfill` and `repository-cleanup`.
+    /// - Parameter timeout: bounds one attempt of a setup or backfill (each git operation has its own, shorter, limit).
+    public func register(into registry: inout JobRegistry, timeout: Duration) {
+        registry.register(RepositorySetupHandler(ingestion: self), timeout: timeout)
+        registry.register(CommitBackfillHandler(ingestion: self), timeout: timeout)
+        registry.register(RepositoryCleanupHandler(ingestion: self), timeout: .seconds(600))
+    }
+
+    func windowStart(at now: Date) -> Date { now.addingTimeInterval(-window.seconds) }
+
+    /// The remote to fetch from, with the repository's token opened for this one use.
+    func remote(for work: RepositoryWork) throws -> GitRemote {
+        var token: String?
+        if let sealed = work.sealedToken {
+            guard let tokens else {
+                throw JobFailure.permanent(PipelineFailure(reason: "token_unavailable", message: "no token key is configured to open the repository's token").description)
+            }
+            do {
+                token = try tokens.open(sealed, boundTo: work.repository.id)
+            } catch {
+                throw JobFailure.permanent(PipelineFailure(reason: "token_unavailable", message: "\(error)").description)
+            }
+        }
+        return GitRemote(url: work.repository.url.canonical, token: token)
+    }
+
+    /// Makes sure `directory` holds a clone of the repository, current as of now: fetches into a
+    /// cached clone, or clones afresh when there is none (or the cached one is broken).
+    func refreshClone(_ remote: GitRemote, in directory: URL, now: Date, logger: Logger) async throws -> CloneState {
+        let since = windowStart(at: now)
+        if Self.isClone(directory) {
+            do {
+                let fetched = try await git.fetch(remote, in: directory, since: since)
+                return CloneState(head: fetched.head, branch: fetched.branch, windowEmpty: false, fetched: true)
+            } catch let failure as GitFailure where !failure.isPermanent {
+                // A clone that cannot be fetched into is rebuilt on the next attempt rather than retried as it is.
+                logger.warning("fetch into the cached clone failed; it will be cloned afresh", metadata: ["error": "\(failure)"])
+                try? FileManager.default.removeItem(at: directory)
+                throw Self.pipelineError(failure)
+            } catch let failure as GitFailure {
+                throw Self.pipelineError(failure)
+            }
+        }
+        try? FileManager.default.removeItem(at: directory)
+        do {
+            let cloned = try await git.clone(remote, into: directory, since: since)
+            return CloneState(head: cloned.head, branch: cloned.branch, windowEmpty: cloned.windowWasEmpty, fetched: false)
+        } catch let failure as GitFailure {
+            try? FileManager.default.removeItem(at: directory)
+            throw Self.pipelineError(failure)
+        }
+    }
+
+    struct CloneState: Sendable {
+        var head: String
+        var branch: String
+        var windowEmpty: Bool
+        var fetched: Bool
+    }
+
+    static func isClone(_ directory: URL) -> Bool {
+        FileManager.default.fileExists(atPath: directory.appendingPathComponent(".git/HEAD").path)
+    }
+
+    /// A git failure as the job sees it: permanent ones are not retried.
+    static func pipelineError(_ failure: GitFailure) -> any Error {
+        let error = PipelineFailure(reason: failure.reason, message: failure.description)
+        return failure.isPermanent ? JobFailure.permanent(error.description) : error
+    }
+
+    /// The repository's `.mailmap` at the head: a regular file of at most 64 KiB, else nil.
+    static func readMailmap(in directory: URL) -> String? {
+        let path = directory.appendingPathComponent(".mailmap").path
+        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path),
+            attributes[.type] as? FileAttributeType == .typeRegular,
+            let size = attributes[.size] as? Int, size <= 65_536,
+            let data = FileManager.default.contents(atPath: path)
+        else { return nil }
+        return String(decoding: data, as: UTF8.self)
+    }
+}
+
+extension Commit {
+    init(_ record: CommitRecord) {
+        self.init(
+            sha: record.sha, parents: record.parents, authorName: record.authorName, authorEmail: record.authorEmail,
+            authoredAt: record.authorDate, committedAt: record.committerDate, summary: record.summary,
+            stats: record.stats.map { Commit.Stats(filesChanged: $0.filesChanged, additions: $0.additions, deletions: $0.deletions) })
+    }
+}

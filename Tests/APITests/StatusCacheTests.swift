@@ -1,0 +1,52 @@
+import API
+import Domain
+import Foundation
+import HTTPTypes
+import Store
+import TestSupport
+import Testing
+
+/// Status answers are cached, and a change shows at once however it was made — not after the cache's
+/// maximum age, which these tests set to a minute so that only invalidation can make them pass.
+@Suite("Status cache")
+struct StatusCacheTests {
+    /// Polls until `condition` holds, at most `timeout`; the change must arrive by invalidation.
+    func eventually(timeout: Duration = .seconds(5), _ condition: () async throws -> Bool) async throws -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if try await condition() { return true }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        return false
+    }
+
+    @Test(arguments: Engine.allCases)
+    func changesShowAtOnceAndOwnersStillApply(engine: Engine) async throws {
+        try await APIHarness.with(engine, environment: ["REPOWATCH_API_STATUS_CACHE_MS": "60000"]) { api in
+            let alice = try await api.key(for: "alice")
+            let bob = try await api.key(for: "bob")
+            let added = try await api.request(.post, "/v1/watchlist", key: alice, json: #"{"repo_url": "https://github.com/apple/swift-nio"}"#)
+            let id = try #require(added.string("id"))
+            let repositoryText = try #require(added.string("repository_id"))
+            let repositoryID = try #require(UUID(uuidString: repositoryText))
+            // On PostgreSQL the cache answers only once its listener is up; wait for a cached answer to be possible.
+            let first = try await api.request(.get, "/v1/watchlist/\(id)/status", key: alice)
+            #expect(first.string("stage") == "queued")
+            #expect(try await api.request(.get, "/v1/watchlist/\(id)/status", key: bob).status == .notFound, "a cached answer is not shown to others")
+
+            // A worker (here: the store directly, as any process would) moves the repository on.
+            try await api.store.transaction { tx in
+                try await tx.startStage(.cloning, ofRepository: repositoryID, attempts: 1, now: Date())
+            }
+            #expect(try await eventually { try await api.request(.get, "/v1/watchlist/\(id)/status", key: alice).string("stage") == "cloning" })
+
+            try await api.store.transaction { tx in
+                try await tx.reportStageProgress(40, stage: .cloning, ofRepository: repositoryID, now: Date())
+            }
+            #expect(try await eventually { try await api.request(.get, "/v1/watchlist/\(id)/status", key: alice)["progress"] == .int(40) })
+
+            #expect(try await api.request(.delete, "/v1/watchlist/\(id)", key: alice).status == .noContent)
+            #expect(try await eventually { try await api.request(.get, "/v1/watchlist/\(id)/status", key: alice).status == .notFound })
+        }
+    }
+}

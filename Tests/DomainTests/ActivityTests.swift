@@ -1,0 +1,70 @@
+import Domain
+import Foundation
+import Testing
+
+@Suite("Activity metrics and .mailmap")
+struct ActivityTests {
+    static let now = Date(timeIntervalSince1970: 1_800_000_000)
+
+    func sample(_ name: String, _ email: String, daysAgo: Double) -> Activity.Sample {
+        Activity.Sample(authorName: name, authorEmail: email, committedAt: Self.now.addingTimeInterval(-daysAgo * 86_400))
+    }
+
+    @Test func mailmapFormsResolveAsGitDoes() {
+        let map = Mailmap(parsing: """
+            # comment
+            Proper Ann <ann@example.com>
+            <bob@example.com> <robert@old.example>
+            Carol C <carol@example.com> <CAROL@work.example>   # trailing comment
+            Dan D <dan@example.com> dan <dan@laptop>
+            broken line without email
+            """)
+        #expect(map.resolve(name: "ann", email: "ANN@example.com") == ("Proper Ann", "ANN@example.com"))
+        #expect(map.resolve(name: "Robert", email: "robert@old.example") == ("Robert", "bob@example.com"))
+        #expect(map.resolve(name: "C", email: "carol@work.example") == ("Carol C", "carol@example.com"))
+        #expect(map.resolve(name: "dan", email: "dan@laptop") == ("Dan D", "dan@example.com"))
+        #expect(map.resolve(name: "someone else", email: "dan@laptop") == ("someone else", "dan@laptop"), "name-specific rule")
+        #expect(map.resolve(name: "Eve", email: "eve@example.com") == ("Eve", "eve@example.com"))
+    }
+
+    @Test func metricsFromCommits() {
+        var commits: [Activity.Sample] = []
+        // ann: 6 commits (two addresses, joined by .mailmap), bob 3, carol 1 long ago.
+        for day in [1.0, 2, 3, 10, 40, 100] { commits.append(sample("Ann", day < 5 ? "ann@example.com" : "ann@old.example", daysAgo: day)) }
+        for day in [5.0, 6, 200] { commits.append(sample("Bob", "Bob@Example.com", daysAgo: day)) }
+        commits.append(sample("Carol", "carol@example.com", daysAgo: 300))
+        commits.append(sample("Old", "old@example.com", daysAgo: 400))  // before the window: ignored
+        let mailmap = Mailmap(parsing: "Ann <ann@example.com> <ann@old.example>")
+        let activity = Activity.compute(
+            commits: commits, lastCommitAt: Self.now.addingTimeInterval(-1.5 * 86_400), mailmap: mailmap,
+            windowStart: Self.now.addingTimeInterval(-365 * 86_400), now: Self.now)
+        #expect(activity.commitsTotal == 10)
+        #expect(activity.commits30d == 6)
+        #expect(activity.commits90d == 7)
+        #expect(activity.commits365d == 10)
+        #expect(activity.activeAuthors90d == 2, "ann's two addresses count once")
+        #expect(activity.daysSinceLastCommit == 1)
+        #expect(activity.busFactor == 1, "ann alone made 6 of 10")
+        #expect(activity.weeklyCommits.count == 52)
+        #expect(activity.weeklyCommits.reduce(0, +) == 10)
+        #expect(activity.weeklyCommits[51] == 5, "days 1, 2, 3, 5 and 6 fall in the last week")
+        #expect(activity.topAuthors.map(\.email) == ["ann@example.com", "Bob@Example.com", "carol@example.com"])
+        #expect(activity.topAuthors.map(\.commits) == [6, 3, 1])
+    }
+
+    @Test func noCommitsMeansZeroActivityNotAnError() {
+        let activity = Activity.compute(
+            commits: [], lastCommitAt: Self.now.addingTimeInterval(-500 * 86_400), mailmap: .empty,
+            windowStart: Self.now.addingTimeInterval(-365 * 86_400), now: Self.now)
+        #expect(activity.commitsTotal == 0 && activity.busFactor == 0 && activity.activeAuthors90d == 0)
+        #expect(activity.daysSinceLastCommit == 500)
+        #expect(activity.weeklyCommits == Array(repeating: 0, count: 52))
+    }
+
+    @Test func busFactorCountsTheFewestAuthorsForHalf() {
+        // 4 authors with 3 commits each: two of them make half.
+        let commits = (0..<12).map { sample("A\($0 % 4)", "a\($0 % 4)@x", daysAgo: Double($0)) }
+        let activity = Activity.compute(commits: commits, lastCommitAt: nil, mailmap: .empty, windowStart: .distantPast, now: Self.now)
+        #expect(activity.busFactor == 2)
+    }
+}
