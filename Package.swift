@@ -209,6 +209,15 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .testTarget(
+            name: "IngestionTests",
+            dependencies: [
+                "Ingestion", "GitTransport", "GitHistory", "GitFixtures", "Store", "Queue", "Domain", "TestSupport",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "CLITests", dependencies: ["TestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "GitHistoryTests",
