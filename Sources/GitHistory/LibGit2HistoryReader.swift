@@ -11,7 +11,10 @@ import Logging
 /// `git_diff_find_similar` with renames only (git's default: 50 % similarity, limit 1000), and
 /// `git_diff_get_stats`. libgit2 runs no diff drivers (no textconv, no external diff), whatever the attributes say.
 ///
-/// `records(for:)` spreads large batches over `parallelism` threads, each with its own `git_repository`.
+/// `records(for:)` can spread large batches over `parallelism` threads, each with its own `git_repository`. It is 1
+/// by default: measured on a shared 2-core machine (Benchmarks/HistoryBench/RESULTS.md), 2 threads were no faster
+/// than one. A likely cause: libgit2 1.5 shares one `git_pack_file` (with its delta-base cache) between all
+/// repositories of a process that open the same pack and maps pack windows under a global mutex.
 public struct LibGit2HistoryReader: HistoryReader {
     /// Threads used by `records(for:)` for batches of at least `minimumBatchPerThread` commits per thread.
     public var parallelism: Int
@@ -19,9 +22,9 @@ public struct LibGit2HistoryReader: HistoryReader {
     public var minimumBatchPerThread: Int
     let logger: Logger
 
-    /// Creates a reader; `parallelism` defaults to the number of active processors.
+    /// Creates a reader; see the type's documentation about `parallelism`.
     public init(
-        parallelism: Int = ProcessInfo.processInfo.activeProcessorCount,
+        parallelism: Int = 1,
         minimumBatchPerThread: Int = 64,
         logger: Logger = Logger(label: "repowatch.git-history")
     ) {

@@ -54,6 +54,22 @@ struct HistoryReaderTests {
         #expect(recordsA == recordsB)
     }
 
+    @Test("libgit2 records spread over threads equal the single-thread ones, in order")
+    func libgit2Threads() async throws {
+        let fixture = try await TwoYears.shared.value
+        let repository = fixture.shallow.path
+        let single = LibGit2HistoryReader()
+        let walked = try await single.walk(
+            repository: repository, tip: nil, since: fixture.windowStart, limit: 5000, stop: [])
+        let expected = try await single.records(repository: repository, for: walked)
+        for threads in [2, 3] {
+            let reader = LibGit2HistoryReader(parallelism: threads, minimumBatchPerThread: 1)
+            #expect(try await reader.records(repository: repository, for: walked) == expected)
+            let few = Array(walked.prefix(2))
+            #expect(try await reader.records(repository: repository, for: few) == Array(expected.prefix(2)))
+        }
+    }
+
     @Test("records(for:) on a subset returns exactly those, in order", arguments: ReaderKind.allCases)
     func recordsOfSubset(kind: ReaderKind) async throws {
         let fixture = try await TwoYears.shared.value
