@@ -49,7 +49,7 @@ public struct GitLogHistoryReader: HistoryReader {
             throw GitHistoryError(.unknownRevision, operation: "walk", message: "no commit \(revision.debugDescription)")
         }
         var arguments = ["log"] + Self.logOptions + [
-            "--format=%H %ct", "-z", "--max-count=\(limit)",
+            "--format=%H %ct", "-z", "--max-count=\(min(limit, Int(Int32.max)))",
             "--max-age=\(max(0, Int64(since.timeIntervalSince1970.rounded(.up))))",
             String(tipFields[0]),
         ]
