@@ -12,7 +12,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 (($# > 0)) || die "usage: $0 run|test|bench ..."
 
-run_pkgs=(git curl ca-certificates)
+# libgit2-dev + pkg-config: the CLibGit2 system-library target (GitHistory) builds and links against Debian's libgit2.
+run_pkgs=(git curl ca-certificates libgit2-dev pkg-config)
 # postgresql pulls in the server binaries (initdb, pg_ctl under /usr/lib/postgresql/<ver>/bin).
 test_pkgs=("${run_pkgs[@]}" postgresql python3-venv python3-pip procps)
 bench_pkgs=("${test_pkgs[@]}" wrk)

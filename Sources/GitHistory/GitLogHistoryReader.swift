@@ -7,6 +7,11 @@ import Logging
 /// no pager, no signature checks, `--no-ext-diff --no-textconv` so that a hostile `.gitattributes` cannot run a
 /// diff driver, and the counting options (`diff.renames`, `diff.renameLimit`, `diff.algorithm`) pinned to git 2.39's
 /// defaults so that neither the user's nor the repository's configuration changes the numbers.
+///
+/// `walk` is two processes (`git cat-file` to resolve the tip and keep the stop commits that exist, then `git log`);
+/// `records(for:)` is one `git log --no-walk=unsorted --stdin --numstat -z` per call (plus a `git cat-file` when the
+/// batch holds a shallow-boundary commit, whose recorded parents git would hide), so batches of a few hundred
+/// commits or more keep the process starts negligible.
 public struct GitLogHistoryReader: HistoryReader {
     let git: GitCommand
     let logger: Logger
@@ -44,7 +49,7 @@ public struct GitLogHistoryReader: HistoryReader {
             throw GitHistoryError(.unknownRevision, operation: "walk", message: "no commit \(revision.debugDescription)")
         }
         var arguments = ["log"] + Self.logOptions + [
-            "--format=%H %ct", "-z", "--max-count=\(limit)",
+            "--format=%H %ct", "-z", "--max-count=\(min(limit, Int(Int32.max)))",
             "--max-age=\(max(0, Int64(since.timeIntervalSince1970.rounded(.up))))",
             String(tipFields[0]),
         ]

@@ -8,10 +8,13 @@ import Logging
 /// done here, the way `git log` does it: a queue ordered by committer date (ties first-in first-out), not going past
 /// commits older than `since`, stopping at the shallow boundary, with `stop` commits and their ancestors marked
 /// uninteresting. Diff stats come from `git_diff_tree_to_tree` against the first parent (the empty tree for a root),
-/// `git_diff_find_similar` with renames only (git's default: 50 % similarity, limit 1000), and
-/// `git_diff_get_stats`. libgit2 runs no diff drivers (no textconv, no external diff), whatever the attributes say.
+/// `git_diff_find_similar` with renames only (git's default: 50 % similarity, limit 1000), and each delta's patch line
+/// stats (a type change counted like git: old side's lines deleted, new side's added). libgit2 runs no diff drivers (no textconv, no external diff), whatever the attributes say.
 ///
-/// `records(for:)` spreads large batches over `parallelism` threads, each with its own `git_repository`.
+/// `records(for:)` can spread large batches over `parallelism` threads, each with its own `git_repository`. It is 1
+/// by default: measured on a shared 2-core machine (Benchmarks/HistoryBench/RESULTS.md), 2 threads were no faster
+/// than one. A likely cause: libgit2 1.5 shares one `git_pack_file` (with its delta-base cache) between all
+/// repositories of a process that open the same pack and maps pack windows under a global mutex.
 public struct LibGit2HistoryReader: HistoryReader {
     /// Threads used by `records(for:)` for batches of at least `minimumBatchPerThread` commits per thread.
     public var parallelism: Int
@@ -19,9 +22,9 @@ public struct LibGit2HistoryReader: HistoryReader {
     public var minimumBatchPerThread: Int
     let logger: Logger
 
-    /// Creates a reader; `parallelism` defaults to the number of active processors.
+    /// Creates a reader; see the type's documentation about `parallelism`.
     public init(
-        parallelism: Int = ProcessInfo.processInfo.activeProcessorCount,
+        parallelism: Int = 1,
         minimumBatchPerThread: Int = 64,
         logger: Logger = Logger(label: "repowatch.git-history")
     ) {
@@ -248,6 +251,9 @@ struct StatsDiffer {
         try LibGit2.check(git_diff_options_init(&diffOptions, UInt32(GIT_DIFF_OPTIONS_VERSION)), "git_diff_options_init")
         // Like git: submodules compared by the recorded commit only, no content of untracked or ignored files.
         diffOptions.ignore_submodules = GIT_SUBMODULE_IGNORE_NONE
+        // git --numstat prints a file replaced by a symlink (or the reverse) as one changed file; libgit2 would split
+        // it into a deletion and an addition without this flag.
+        diffOptions.flags = GIT_DIFF_INCLUDE_TYPECHANGE.rawValue
         diffOptions.context_lines = 0
         diffOptions.interhunk_lines = 0
         try LibGit2.check(
@@ -313,13 +319,48 @@ struct StatsDiffer {
             git_diff_tree_to_tree(&diff, repository.handle, oldTree, newTree, &diffOptions), "git_diff_tree_to_tree")
         defer { git_diff_free(diff) }
         try LibGit2.check(git_diff_find_similar(diff, &findOptions), "git_diff_find_similar")
-        var stats: OpaquePointer?
-        try LibGit2.check(git_diff_get_stats(&stats, diff), "git_diff_get_stats")
-        defer { git_diff_stats_free(stats) }
-        return CommitStats(
-            filesChanged: git_diff_stats_files_changed(stats),
-            additions: git_diff_stats_insertions(stats),
-            deletions: git_diff_stats_deletions(stats))
+        // What git_diff_get_stats does, except for type changes (see `typeChangeLines`).
+        let count = git_diff_num_deltas(diff)
+        var additions = 0
+        var deletions = 0
+        for index in 0..<count {
+            guard let delta = git_diff_get_delta(diff, index) else { continue }
+            if delta.pointee.status == GIT_DELTA_TYPECHANGE {
+                deletions += try typeChangeLines(delta.pointee.old_file)
+                additions += try typeChangeLines(delta.pointee.new_file)
+                continue
+            }
+            var patch: OpaquePointer?
+            try LibGit2.check(git_patch_from_diff(&patch, diff, index), "git_patch_from_diff")
+            defer { git_patch_free(patch) }
+            var added = 0
+            var removed = 0
+            try LibGit2.check(git_patch_line_stats(nil, &added, &removed, patch), "git_patch_line_stats")
+            additions += added
+            deletions += removed
+        }
+        return CommitStats(filesChanged: count, additions: additions, deletions: deletions)
+    }
+
+    /// The lines of one side of a type change (a file replaced by a symlink or a submodule, or the reverse): git
+    /// counts the old side's lines as deleted and the new side's as added (libgit2 makes no hunks for it). A binary
+    /// blob counts 0, a submodule 1 (git's "Subproject commit <sha>" line).
+    private mutating func typeChangeLines(_ file: git_diff_file) throws -> Int {
+        if file.mode == UInt16(GIT_FILEMODE_COMMIT.rawValue) { return 1 }
+        guard file.mode == UInt16(GIT_FILEMODE_BLOB.rawValue) || file.mode == UInt16(GIT_FILEMODE_BLOB_EXECUTABLE.rawValue)
+            || file.mode == UInt16(GIT_FILEMODE_LINK.rawValue)
+        else { return 0 }
+        var id = file.id
+        var blob: OpaquePointer?
+        try LibGit2.check(git_blob_lookup(&blob, repository.handle, &id), "git_blob_lookup")
+        defer { git_blob_free(blob) }
+        var patch: OpaquePointer?
+        try LibGit2.check(git_patch_from_blobs(&patch, blob, file.path, nil, nil, &diffOptions), "git_patch_from_blobs")
+        defer { git_patch_free(patch) }
+        var added = 0
+        var removed = 0
+        try LibGit2.check(git_patch_line_stats(nil, &added, &removed, patch), "git_patch_line_stats")
+        return removed
     }
 }
 

@@ -39,7 +39,18 @@ struct TwoYears: Sendable {
     static let shared = Task { try await TwoYears.make() }
 
     static func make() async throws -> TwoYears {
-        let root = try temporaryFolder("two-years")
+        // One folder per test process, named by its pid; those of processes that have ended are removed here (the
+        // fixture outlives every test, so no test can remove it).
+        let temporary = FileManager.default.temporaryDirectory
+        let prefix = "repowatch-history-two-years-"
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: temporary.path)) ?? [] where name.hasPrefix(prefix) {
+            if let pid = Int32(name.dropFirst(prefix.count)), kill(pid, 0) != 0, errno == ESRCH {
+                try? FileManager.default.removeItem(at: temporary.appendingPathComponent(name))
+            }
+        }
+        let root = temporary.appendingPathComponent(prefix + "\(getpid())")
+        try? FileManager.default.removeItem(at: root)
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
         let end = Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down))
         let start = end.addingTimeInterval(-2 * 365 * 86_400)
         let windowStart = end.addingTimeInterval(-365 * 86_400)
