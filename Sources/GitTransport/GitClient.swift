@@ -109,6 +109,9 @@ public struct GitClient: Sendable {
                    Self.isEmptyWindow(output.stderrTail)
                 {
                     // No commit since `since`: take the newest commit alone.
+                    session.logger.info("git clone: no commit in the window, cloning the newest commit only", metadata: [
+                        "git.stderr": "\(session.scrubber.scrub(output.stderrTail).trimmed)",
+                    ])
                     windowWasEmpty = true
                     try? FileManager.default.removeItem(at: directory)
                     output = try await session.git(
