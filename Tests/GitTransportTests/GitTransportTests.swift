@@ -186,7 +186,8 @@ struct CloneFetchTests {
         let token = "ghs_testTOKEN\(UUID().uuidString.prefix(8))"
         let server = try await GitHTTPServer.start(root: sandbox.repos, token: token)
         defer { Task { await server.stop() } }
-        let git = client(timeout: .seconds(30))
+        let recorder = LogRecorder()
+        let git = client(timeout: .seconds(30), logger: recorder.logger)
         let since = Date().addingTimeInterval(-oneYear)
         let url = server.url(for: "private.git")
 
@@ -199,6 +200,7 @@ struct CloneFetchTests {
             try await git.clone(GitRemote(url: url, token: "wrong-token"), into: sandbox.clonePath("b"), since: since)
         }
         #expect(ContinuousClock.now - started < .seconds(10))
+        print("auth failures: \(recorder.all.filter { $0.contains("git command failed") })")
         #expect(!fileExists(sandbox.clonePath("a")))
 
         let result = try await git.clone(GitRemote(url: url, token: token), into: sandbox.clonePath("c"), since: since)
@@ -403,6 +405,45 @@ struct HostileTests {
         await server.stop()
     }
 
+    @Test("Cancelling the calling task kills git's process group and removes the partial clone")
+    func cancellation() async throws {
+        let sandbox = try Sandbox()
+        defer { sandbox.cleanUp() }
+        try await FixtureRepo.create("slow.git", in: sandbox.repos, commits: FixtureRepo.history(count: 3, daysAgo: 10))
+        let server = try await GitHTTPServer.start(root: sandbox.repos, delay: .seconds(5))
+        defer { Task { await server.stop() } }
+        let groups = GroupRecorder()
+        let git = client(timeout: .seconds(60), groups: groups)
+        let destination = sandbox.clonePath("cancelled")
+        let task = Task {
+            try await git.clone(GitRemote(url: server.url(for: "slow.git")), into: destination, since: Date().addingTimeInterval(-oneYear))
+        }
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(!Processes.alive(inGroups: groups.all).isEmpty, "git is running")
+        let started = ContinuousClock.now
+        task.cancel()
+        await #expect(throws: CancellationError.self) { try await task.value }
+        #expect(ContinuousClock.now - started < .seconds(2))
+        #expect(!fileExists(destination))
+        #expect(await Processes.waitUntilGone(groups.all) == [])
+        await server.stop()
+    }
+
+    @Test("fetch refuses a folder that is not a clone, even inside another repository")
+    func fetchNeedsAClone() async throws {
+        let sandbox = try Sandbox()
+        defer { sandbox.cleanUp() }
+        let outer = sandbox.work.appendingPathComponent("outer")
+        let inner = outer.appendingPathComponent("inner")
+        try FileManager.default.createDirectory(at: inner, withIntermediateDirectories: true)
+        try await runGit(["init", "--quiet"], in: outer)
+        try "keep me\n".write(to: inner.appendingPathComponent("file.txt"), atomically: true, encoding: .utf8)
+        await #expect(throws: GitFailure.self) {
+            try await client().fetch(GitRemote(url: "http://127.0.0.1:1/x.git"), in: inner, since: Date())
+        }
+        #expect(try String(contentsOf: inner.appendingPathComponent("file.txt"), encoding: .utf8) == "keep me\n")
+    }
+
     @Test("The token never shows in any process's command line, in errors or in logs")
     func tokenSecrecy() async throws {
         let sandbox = try Sandbox()
@@ -436,6 +477,12 @@ struct HostileTests {
         print("token secrecy: \(scans) scans of /proc/*/cmdline while the clone ran")
         let result = try await clone.value
         #expect(result.branch == "main")
+        // Nothing in the clone holds the token either (the remote URL in .git/config has no credentials).
+        let enumerator = FileManager.default.enumerator(atPath: sandbox.clonePath("private").path)
+        while let relative = enumerator?.nextObject() as? String {
+            let data = FileManager.default.contents(atPath: sandbox.clonePath("private").appendingPathComponent(relative).path) ?? Data()
+            #expect(data.range(of: Data(token.utf8)) == nil && data.range(of: Data(basic.utf8)) == nil, "\(relative)")
+        }
         #expect(sawGit, "the scan saw git running")
         #expect(leaks == [])
 
