@@ -49,6 +49,7 @@ struct CloneFetchTests {
         print("clone of 100-commit fixture (\(expected) in window): \(elapsed), \(server.statistics.bytesSent) bytes sent")
 
         #expect(result == CloneResult(head: head.sha, branch: "trunk", isShallow: true, windowWasEmpty: false))
+        #expect(server.statistics.protocolV2Requests > 0, "git spoke protocol v2 through the CGI")
         #expect(try await gitOutput(["rev-list", "--count", "HEAD"], in: destination) == "\(expected)")
         #expect(fileExists(destination.appendingPathComponent(".git/shallow")))
         #expect(fileExists(destination.appendingPathComponent("src/file0.txt")))
