@@ -367,13 +367,26 @@ struct HostileTests {
         let git = client(maxBytes: 100 << 20, groups: groups)
         let destination = sandbox.clonePath("big")
 
+        // Watch the clone's size from outside: it must stop near the cap, far below the full clone (a 200 MiB
+        // pack plus a 200 MiB work-tree file).
+        let peak = Mutex<Int64>(0)
+        let sampler = Task {
+            while !Task.isCancelled {
+                let size = DiskUsage.allocatedBytes(under: destination.path)
+                peak.withLock { $0 = max($0, size) }
+                try? await Task.sleep(for: .milliseconds(20))
+            }
+        }
         let started = ContinuousClock.now
         await #expect(throws: GitFailure.tooLarge(limitBytes: 100 << 20)) {
             try await git.clone(GitRemote(url: server.url(for: "big.git")), into: destination, since: Date().addingTimeInterval(-oneYear))
         }
         let elapsed = ContinuousClock.now - started
-        print("size cap hit after \(elapsed); server sent \(server.statistics.bytesSent) bytes")
-        #expect(server.statistics.bytesSent < 180 << 20)
+        sampler.cancel()
+        let largest = peak.withLock { $0 }
+        print("size cap hit after \(elapsed); clone peaked at \(largest >> 20) MiB; server wrote \(server.statistics.bytesSent >> 20) MiB")
+        #expect(largest > 50 << 20, "the transfer was under way")
+        #expect(largest < 150 << 20)
         #expect(!fileExists(destination))
         #expect(!groups.all.isEmpty)
         #expect(await Processes.waitUntilGone(groups.all) == [])
