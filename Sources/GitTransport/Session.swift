@@ -118,9 +118,20 @@ extension GitClient {
                 "maintenance.auto=false",
                 "advice.detachedHead=false",
             ]
+            // transfer.fsckObjects refuses hostile objects (a `.gitmodules` whose URL or path is an option or
+            // escapes, `.git` path variants, malformed trees), but by default also old, harmless formatting
+            // mistakes in commit headers that real repositories carry (a bad time zone, a malformed e-mail
+            // address): those are ignored, so such repositories still clone.
+            for id in Self.toleratedFsckMessages { settings.append("fetch.fsck.\(id)=ignore") }
             for scheme in allowedProtocols.sorted() { settings.append("protocol.\(scheme).allow=always") }
             return settings.flatMap { ["-c", $0] }
         }
+
+        /// fsck message ids about author/committer/tagger header formatting only.
+        static let toleratedFsckMessages = [
+            "badDate", "badDateOverflow", "badEmail", "badName", "badTimezone", "missingEmail",
+            "missingNameBeforeEmail", "missingSpaceBeforeDate", "missingSpaceBeforeEmail", "multipleAuthors",
+        ]
 
         func close() {
             try? FileManager.default.removeItem(at: home)

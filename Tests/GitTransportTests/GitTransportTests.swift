@@ -271,6 +271,43 @@ struct HostileTests {
         await server.stop()
     }
 
+    @Test("Received objects are checked: a hostile .gitmodules is refused, an old header format is tolerated")
+    func fsckObjects() async throws {
+        let sandbox = try Sandbox()
+        defer { sandbox.cleanUp() }
+        let date = Date().addingTimeInterval(-FixtureRepo.day)
+        try await FixtureRepo.create("evil.git", in: sandbox.repos, commits: [FixtureCommit(date: date, message: "evil", changes: [
+            ".gitmodules": .file("[submodule \"x\"]\n\tpath = x\n\turl = --upload-pack=touch /tmp/pwned\n"),
+            "x": .gitlink(String(repeating: "1", count: 40)),
+        ])])
+        // A commit with a malformed time zone, as some imported histories have (`git hash-object --literally`).
+        let old = try await FixtureRepo.create("oldformat.git", in: sandbox.repos, commits: [])
+        let tree = try await gitOutput(["mktree"], in: old)
+        let seconds = Int64(date.timeIntervalSince1970)
+        let body = sandbox.root.appendingPathComponent("commit.txt")
+        try "tree \(tree)\nauthor A <a@x> \(seconds) +05030\ncommitter A <a@x> \(seconds) +05030\n\nbad time zone\n"
+            .write(to: body, atomically: true, encoding: .utf8)
+        let commit = try await gitOutput(["hash-object", "-t", "commit", "-w", "--literally", "--stdin"], in: old, input: body)
+        try await runGit(["update-ref", "refs/heads/main", commit], in: old)
+        let server = try await GitHTTPServer.start(root: sandbox.repos)
+        defer { Task { await server.stop() } }
+        let git = client()
+        let since = Date().addingTimeInterval(-oneYear)
+
+        do {
+            _ = try await git.clone(GitRemote(url: server.url(for: "evil.git")), into: sandbox.clonePath("evil"), since: since)
+            Issue.record("the hostile .gitmodules was accepted")
+        } catch let failure as GitFailure {
+            print("hostile .gitmodules: \(failure)")
+            #expect("\(failure)".contains("gitmodulesUrl"))
+        }
+        #expect(!fileExists(sandbox.clonePath("evil")))
+
+        let result = try await git.clone(GitRemote(url: server.url(for: "oldformat.git")), into: sandbox.clonePath("old"), since: since)
+        #expect(result.head == commit)
+        await server.stop()
+    }
+
     @Test("A symbolic link becomes a plain file holding the link text")
     func symlinksAreFiles() async throws {
         let sandbox = try Sandbox()
