@@ -469,7 +469,12 @@ struct HostileTests {
         let task = Task {
             try await git.clone(GitRemote(url: server.url(for: "slow.git")), into: destination, since: Date().addingTimeInterval(-oneYear))
         }
-        try await Task.sleep(for: .milliseconds(500))
+        // Wait until git runs (the server holds its first request for 5 s).
+        let deadline = ContinuousClock.now + .seconds(10)
+        while Processes.alive(inGroups: groups.all).isEmpty, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        try await Task.sleep(for: .milliseconds(200))
         #expect(!Processes.alive(inGroups: groups.all).isEmpty, "git is running")
         let started = ContinuousClock.now
         task.cancel()
