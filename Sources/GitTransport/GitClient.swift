@@ -109,6 +109,9 @@ public struct GitClient: Sendable {
                    Self.isEmptyWindow(output.stderrTail)
                 {
                     // No commit since `since`: take the newest commit alone.
+                    session.logger.info("git clone: no commit in the window, cloning the newest commit only", metadata: [
+                        "git.stderr": "\(session.scrubber.scrub(output.stderrTail).trimmed)",
+                    ])
                     windowWasEmpty = true
                     try? FileManager.default.removeItem(at: directory)
                     output = try await session.git(
@@ -118,11 +121,11 @@ public struct GitClient: Sendable {
                 try session.check(output)
                 // An empty repository clones "successfully" ("warning: You appear to have cloned an empty
                 // repository."): there is no commit to check out.
-                let head = try await session.git(["rev-parse", "--verify", "--quiet", "HEAD^{commit}"], in: directory)
+                let head = try await session.git(["rev-parse", "--verify", "--quiet", "HEAD^{commit}"], repository: directory)
                 guard head.succeeded else { throw GitFailure.emptyRepository }
-                let branch = try await session.git(["symbolic-ref", "--quiet", "--short", "HEAD"], in: directory)
+                let branch = try await session.git(["symbolic-ref", "--quiet", "--short", "HEAD"], repository: directory)
                 try session.check(branch)
-                let shallow = try await session.git(["rev-parse", "--is-shallow-repository"], in: directory)
+                let shallow = try await session.git(["rev-parse", "--is-shallow-repository"], repository: directory)
                 try session.check(shallow)
                 let result = CloneResult(
                     head: head.stdout.trimmed,
@@ -153,9 +156,16 @@ public struct GitClient: Sendable {
         defer { session.close() }
         let directory = directory.standardizedFileURL
         return try await session.logged {
-            let previous = try await session.git(["rev-parse", "--verify", "--quiet", "HEAD^{commit}"], in: directory)
+            // Only a clone made by `clone`: a real `.git` directory (not a `gitdir:` file or a link pointing
+            // elsewhere). git is always told the repository and work tree explicitly, so it never discovers
+            // an enclosing repository.
+            var info = stat()
+            guard lstat(directory.appendingPathComponent(".git").path, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR else {
+                throw GitFailure.failed("not a clone: \(directory.lastPathComponent)")
+            }
+            let previous = try await session.git(["rev-parse", "--verify", "--quiet", "HEAD^{commit}"], repository: directory)
             try session.check(previous)
-            let branchOutput = try await session.git(["symbolic-ref", "--quiet", "--short", "HEAD"], in: directory)
+            let branchOutput = try await session.git(["symbolic-ref", "--quiet", "--short", "HEAD"], repository: directory)
             try session.check(branchOutput)
             let branch = branchOutput.stdout.trimmed
             guard Self.isSafeBranchName(branch) else { throw GitFailure.failed("unexpected branch name") }
@@ -164,18 +174,18 @@ public struct GitClient: Sendable {
                         "--no-auto-maintenance"]
             var output = try await session.git(
                 base + ["--shallow-since=\(Self.gitDate(since))", "--", session.url, refspec],
-                in: directory, watch: directory)
+                repository: directory, watch: directory)
             if !output.succeeded, output.verdict == .completed, Self.isEmptyWindow(output.stderrTail) {
-                output = try await session.git(base + ["--", session.url, refspec], in: directory, watch: directory)
+                output = try await session.git(base + ["--", session.url, refspec], repository: directory, watch: directory)
             }
             if !output.succeeded { Self.removeTemporaryPacks(in: directory) }
             try session.check(output)
             let fetched = try await session.git(
-                ["rev-parse", "--verify", "--quiet", "refs/remotes/origin/\(branch)^{commit}"], in: directory)
+                ["rev-parse", "--verify", "--quiet", "refs/remotes/origin/\(branch)^{commit}"], repository: directory)
             try session.check(fetched)
             let head = fetched.stdout.trimmed
-            try session.check(try await session.git(["reset", "--hard", "--quiet", head], in: directory))
-            try session.check(try await session.git(["clean", "-ffdxq"], in: directory))
+            try session.check(try await session.git(["reset", "--hard", "--quiet", head], repository: directory))
+            try session.check(try await session.git(["clean", "-ffdxq"], repository: directory))
             let result = FetchResult(previousHead: previous.stdout.trimmed, head: head, branch: branch)
             return (result, ["head": "\(head)", "previous_head": "\(result.previousHead)", "branch": "\(branch)"])
         }

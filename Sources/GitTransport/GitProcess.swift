@@ -76,40 +76,14 @@ struct GitProcess: Sendable {
             onStart?(pid)
             let stdoutSequence = execution.standardOutput
             let stderrSequence = execution.standardError
-            return try await withThrowingTaskGroup(of: Part.self) { group in
-                group.addTask {
-                    var bytes: [UInt8] = []
-                    for try await chunk in stdoutSequence where bytes.count < Self.stdoutLimitBytes {
-                        chunk.withUnsafeBytes { bytes.append(contentsOf: $0) }
-                    }
-                    return .stdout(bytes)
-                }
-                group.addTask {
-                    var tail: [UInt8] = []
-                    for try await chunk in stderrSequence {
-                        chunk.withUnsafeBytes { tail.append(contentsOf: $0) }
-                        if tail.count > 2 * Self.stderrTailBytes { tail.removeFirst(tail.count - Self.stderrTailBytes) }
-                    }
-                    if tail.count > Self.stderrTailBytes { tail.removeFirst(tail.count - Self.stderrTailBytes) }
-                    return .stderr(tail)
-                }
-                group.addTask {
-                    .verdict(await Self.watchdog(group: pid, deadline: deadline, watch: watch, maxBytes: maxBytes))
-                }
-                var stdout: [UInt8] = []
-                var stderr: [UInt8] = []
-                var verdict = GitProcessOutput.Verdict.completed
-                var readersDone = 0
-                while let part = try await group.next() {
-                    switch part {
-                    case .stdout(let bytes): stdout = bytes; readersDone += 1
-                    case .stderr(let bytes): stderr = bytes; readersDone += 1
-                    case .verdict(let value): verdict = value ?? verdict
-                    }
-                    // Both pipes closed: git (and every helper holding them) is gone or going; stop watching.
-                    if readersDone == 2 { group.cancelAll() }
-                }
-                return (verdict, stdout, stderr, pid)
+            do {
+                return try await Self.supervise(
+                    pid: pid, stdout: stdoutSequence, stderr: stderrSequence, deadline: deadline, watch: watch,
+                    maxBytes: maxBytes)
+            } catch {
+                // Reading failed or the task was cancelled: never leave git running behind us.
+                kill(-pid, SIGKILL)
+                throw error
             }
         }
         let (verdict, stdout, stderr, pid) = result.closureResult
@@ -122,6 +96,48 @@ struct GitProcess: Sendable {
             stderrTail: String(decoding: stderr, as: UTF8.self),
             processGroup: pid
         )
+    }
+
+    /// Reads both pipes while the watchdog enforces the limits; returns when both pipes are closed.
+    private static func supervise(
+        pid: pid_t, stdout stdoutSequence: SubprocessOutputSequence, stderr stderrSequence: SubprocessOutputSequence,
+        deadline: ContinuousClock.Instant, watch: URL?, maxBytes: Int64
+    ) async throws -> (GitProcessOutput.Verdict, [UInt8], [UInt8], pid_t) {
+        try await withThrowingTaskGroup(of: Part.self) { group in
+            group.addTask {
+                var bytes: [UInt8] = []
+                for try await chunk in stdoutSequence where bytes.count < Self.stdoutLimitBytes {
+                    chunk.withUnsafeBytes { bytes.append(contentsOf: $0) }
+                }
+                return .stdout(bytes)
+            }
+            group.addTask {
+                var tail: [UInt8] = []
+                for try await chunk in stderrSequence {
+                    chunk.withUnsafeBytes { tail.append(contentsOf: $0) }
+                    if tail.count > 2 * Self.stderrTailBytes { tail.removeFirst(tail.count - Self.stderrTailBytes) }
+                }
+                if tail.count > Self.stderrTailBytes { tail.removeFirst(tail.count - Self.stderrTailBytes) }
+                return .stderr(tail)
+            }
+            group.addTask {
+                .verdict(await Self.watchdog(group: pid, deadline: deadline, watch: watch, maxBytes: maxBytes))
+            }
+            var stdout: [UInt8] = []
+            var stderr: [UInt8] = []
+            var verdict = GitProcessOutput.Verdict.completed
+            var readersDone = 0
+            while let part = try await group.next() {
+                switch part {
+                case .stdout(let bytes): stdout = bytes; readersDone += 1
+                case .stderr(let bytes): stderr = bytes; readersDone += 1
+                case .verdict(let value): verdict = value ?? verdict
+                }
+                // Both pipes closed: git (and every helper holding them) is gone or going; stop watching.
+                if readersDone == 2 { group.cancelAll() }
+            }
+            return (verdict, stdout, stderr, pid)
+        }
     }
 
     private enum Part: Sendable {

@@ -118,16 +118,39 @@ extension GitClient {
                 "maintenance.auto=false",
                 "advice.detachedHead=false",
             ]
+            // transfer.fsckObjects refuses hostile objects (a `.gitmodules` whose URL or path is an option or
+            // escapes, `.git` path variants, malformed trees), but by default also old, harmless formatting
+            // mistakes in commit headers that real repositories carry (a bad time zone, a malformed e-mail
+            // address): those are ignored, so such repositories still clone.
+            for id in Self.toleratedFsckMessages { settings.append("fetch.fsck.\(id)=ignore") }
             for scheme in allowedProtocols.sorted() { settings.append("protocol.\(scheme).allow=always") }
             return settings.flatMap { ["-c", $0] }
         }
+
+        /// fsck message ids about author/committer/tagger header formatting only.
+        static let toleratedFsckMessages = [
+            "badDate", "badDateOverflow", "badEmail", "badName", "badTimezone", "missingEmail",
+            "missingNameBeforeEmail", "missingSpaceBeforeDate", "missingSpaceBeforeEmail", "multipleAuthors",
+        ]
 
         func close() {
             try? FileManager.default.removeItem(at: home)
         }
 
         /// Runs one git command within the operation's deadline.
-        func git(_ arguments: [String], in directory: URL? = nil, watch: URL? = nil) async throws -> GitProcessOutput {
+        ///
+        /// `repository`: a clone's work tree; git gets `--git-dir=<it>/.git --work-tree=<it>` (no discovery of
+        /// an enclosing repository) and runs there.
+        func git(
+            _ arguments: [String], in directory: URL? = nil, repository: URL? = nil, watch: URL? = nil
+        ) async throws -> GitProcessOutput {
+            var arguments = arguments
+            var directory = directory
+            if let repository {
+                arguments = ["--git-dir=\(repository.appendingPathComponent(".git").path)", "--work-tree=\(repository.path)"]
+                    + arguments
+                directory = repository
+            }
             let clock = ContinuousClock()
             let start = clock.now
             guard start < deadline else { throw GitFailure.timedOut(limits.timeout) }
@@ -158,7 +181,12 @@ extension GitClient {
             case .tooLarge: throw GitFailure.tooLarge(limitBytes: limits.maxBytes)
             case .completed:
                 if output.status.isSuccess { return }
-                throw GitFailureClassifier.classify(stderr: scrubber.scrub(output.stderrTail), status: "\(output.status)")
+                let stderr = scrubber.scrub(output.stderrTail)
+                let failure = GitFailureClassifier.classify(stderr: stderr, status: "\(output.status)")
+                logger.debug("git command failed", metadata: [
+                    "git.status": "\(output.status)", "git.reason": "\(failure.reason)", "git.stderr": "\(stderr)",
+                ])
+                throw failure
             }
         }
 

@@ -38,6 +38,8 @@ public final class GitHTTPServer: Sendable {
         public var bytesSent: Int64 = 0
         /// The paths requested, in order (`/repo.git/info/refs`, `/repo.git/git-upload-pack`, …).
         public var paths: [String] = []
+        /// Requests that asked for git's wire protocol version 2 (`Git-Protocol: version=2`).
+        public var protocolV2Requests: Int = 0
     }
 
     /// The port the server listens on (127.0.0.1).
@@ -113,6 +115,7 @@ public final class GitHTTPServer: Sendable {
 
     /// Stops the server and waits until it has shut down.
     public func stop() async {
+        state.stopping.withLock { $0 = true }
         // CGI programs still running (a client that went away mid-response) are killed with their group.
         for group in state.liveGroups.withLock({ $0 }) { kill(-group, SIGKILL) }
         await group.triggerGracefulShutdown()
@@ -126,6 +129,7 @@ public final class GitHTTPServer: Sendable {
         let delay: Mutex<Duration>
         let stats = Mutex(Statistics())
         let liveGroups = Mutex(Set<pid_t>())
+        let stopping = Mutex(false)
         init(token: String?, delay: Duration) {
             self.token = token
             self.delay = Mutex(delay)
@@ -148,7 +152,13 @@ public final class GitHTTPServer: Sendable {
             $0.paths.append(path)
         }
         let delay = state.delay.withLock { $0 }
-        if delay > .zero { try await Task.sleep(for: delay) }
+        if delay > .zero {
+            // In small steps, so that stop() does not wait for sleeping requests.
+            let end = ContinuousClock.now + delay
+            while ContinuousClock.now < end, !state.stopping.withLock({ $0 }) {
+                try await Task.sleep(for: min(.milliseconds(50), end - ContinuousClock.now))
+            }
+        }
         if let token = state.token, !isAuthorized(request, token: token) {
             state.stats.withLock { $0.unauthorized += 1 }
             var headers = HTTPFields()
@@ -177,6 +187,7 @@ public final class GitHTTPServer: Sendable {
         if let value = request.headers[.contentEncoding] { environment["HTTP_CONTENT_ENCODING"] = value }
         if let name = HTTPField.Name("Git-Protocol"), let value = request.headers[name] {
             environment["HTTP_GIT_PROTOCOL"] = value
+            if value.contains("version=2") { state.stats.withLock { $0.protocolV2Requests += 1 } }
         }
         let input = Array(buffer: body)
         return try await CGIResponse.run(environment: environment, input: input, state: state)

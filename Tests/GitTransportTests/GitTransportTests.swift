@@ -28,7 +28,10 @@ struct CloneFetchTests {
         defer { sandbox.cleanUp() }
         let now = Date()
         let commits = FixtureRepo.history(count: 100, daysAgo: 730, now: now)
-        try await FixtureRepo.create("history.git", in: sandbox.repos, branch: "trunk", commits: commits)
+        let bare = try await FixtureRepo.create("history.git", in: sandbox.repos, branch: "trunk", commits: commits)
+        // Another branch and a tag that a single-branch, no-tags clone must not bring.
+        try await runGit(["branch", "other", "trunk~3"], in: bare)
+        try await runGit(["tag", "v1.0", "trunk~2"], in: bare)
         let since = now.addingTimeInterval(-oneYear)
         let expected = commits.filter { $0.date >= since }.count
         let server = try await GitHTTPServer.start(root: sandbox.repos)
@@ -46,13 +49,14 @@ struct CloneFetchTests {
         print("clone of 100-commit fixture (\(expected) in window): \(elapsed), \(server.statistics.bytesSent) bytes sent")
 
         #expect(result == CloneResult(head: head.sha, branch: "trunk", isShallow: true, windowWasEmpty: false))
+        #expect(server.statistics.protocolV2Requests > 0, "git spoke protocol v2 through the CGI")
         #expect(try await gitOutput(["rev-list", "--count", "HEAD"], in: destination) == "\(expected)")
         #expect(fileExists(destination.appendingPathComponent(".git/shallow")))
         #expect(fileExists(destination.appendingPathComponent("src/file0.txt")))
         #expect(try await gitOutput(["rev-parse", "HEAD"], in: destination) == head.sha)
         // Single branch, no tags, safe settings persisted in the clone.
-        #expect(try await gitOutput(["for-each-ref", "--format=%(refname)"], in: destination)
-            == "refs/heads/trunk\nrefs/remotes/origin/trunk")
+        let refs = try await gitOutput(["for-each-ref", "--format=%(refname)"], in: destination).split(separator: "\n")
+        #expect(refs.allSatisfy { ["refs/heads/trunk", "refs/remotes/origin/trunk", "refs/remotes/origin/HEAD"].contains($0) }, "\(refs)")
         #expect(try await gitOutput(["config", "core.symlinks"], in: destination) == "false")
         #expect(try await gitOutput(["config", "core.hooksPath"], in: destination) == "/dev/null")
         // No template: no sample hooks were copied.
@@ -116,13 +120,17 @@ struct CloneFetchTests {
             "old.git", in: sandbox.repos, commits: FixtureRepo.history(count: 20, daysAgo: 900, endingDaysAgo: 400, now: now))
         let server = try await GitHTTPServer.start(root: sandbox.repos)
         defer { Task { await server.stop() } }
-        let git = client()
+        let recorder = LogRecorder()
+        let git = client(logger: recorder.logger)
         let remote = GitRemote(url: server.url(for: "old.git"))
         let head = try await git.lsRemote(remote)
         let destination = sandbox.clonePath("old")
 
         let result = try await git.clone(remote, into: destination, since: now.addingTimeInterval(-oneYear))
         #expect(result == CloneResult(head: head.sha, branch: "main", isShallow: true, windowWasEmpty: true))
+        let fallback = recorder.all.filter { $0.contains("no commit in the window") }
+        print("empty window: \(fallback)")
+        #expect(fallback.count == 1)
         #expect(try await gitOutput(["rev-list", "--count", "HEAD"], in: destination) == "1")
 
         // A fetch with nothing in the window still works (and finds nothing new).
@@ -179,7 +187,8 @@ struct CloneFetchTests {
         let token = "ghs_testTOKEN\(UUID().uuidString.prefix(8))"
         let server = try await GitHTTPServer.start(root: sandbox.repos, token: token)
         defer { Task { await server.stop() } }
-        let git = client(timeout: .seconds(30))
+        let recorder = LogRecorder()
+        let git = client(timeout: .seconds(30), logger: recorder.logger)
         let since = Date().addingTimeInterval(-oneYear)
         let url = server.url(for: "private.git")
 
@@ -192,6 +201,7 @@ struct CloneFetchTests {
             try await git.clone(GitRemote(url: url, token: "wrong-token"), into: sandbox.clonePath("b"), since: since)
         }
         #expect(ContinuousClock.now - started < .seconds(10))
+        print("auth failures: \(recorder.all.filter { $0.contains("git command failed") })")
         #expect(!fileExists(sandbox.clonePath("a")))
 
         let result = try await git.clone(GitRemote(url: url, token: token), into: sandbox.clonePath("c"), since: since)
@@ -227,19 +237,19 @@ struct HostileTests {
             try script.write(to: file, atomically: true, encoding: .utf8)
             try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: file.path)
         }
-        try "[core]\n\thooksPath = \(hooks.path)\n[init]\n\ttemplateDir = \(template.path)\n"
+        try "[core]\n\thooksPath = \(hooks.path)\n"
             .write(to: home.appendingPathComponent(".gitconfig"), atomically: true, encoding: .utf8)
-        let careless = ["HOME": home.path, "GIT_CONFIG_GLOBAL": home.appendingPathComponent(".gitconfig").path,
-                        "GIT_TEMPLATE_DIR": template.path]
+        let withHooksPath = ["HOME": home.path, "GIT_CONFIG_GLOBAL": home.appendingPathComponent(".gitconfig").path]
+        let withTemplate = ["GIT_TEMPLATE_DIR": template.path]
 
-        // A plain git clone in that environment runs the hook: the check below can fail.
-        try await runGit(["clone", "--quiet", server.url(for: "plain.git"), "naive"], in: sandbox.work, environment: careless)
-        #expect(fileExists(marker))
+        // A plain git clone in either environment runs the hook: the check below can fail.
+        try await runGit(["clone", "--quiet", server.url(for: "plain.git"), "naive1"], in: sandbox.work, environment: withHooksPath)
+        #expect(try String(contentsOf: marker, encoding: .utf8).hasPrefix(hooks.path), "the global core.hooksPath hook ran")
         try FileManager.default.removeItem(at: marker)
-        try await runGit(["-c", "core.hooksPath=", "clone", "--quiet", server.url(for: "plain.git"), "naive2"],
-                         in: sandbox.work, environment: careless)
-        #expect(fileExists(marker), "the template's hook runs too")
-        try? FileManager.default.removeItem(at: marker)
+        try await runGit(["clone", "--quiet", server.url(for: "plain.git"), "naive2"], in: sandbox.work, environment: withTemplate)
+        #expect(try String(contentsOf: marker, encoding: .utf8).contains("hooks/post-checkout"), "the template's hook ran")
+        try FileManager.default.removeItem(at: marker)
+        let careless = withHooksPath.merging(withTemplate) { $1 }
 
         // GitClient: the same variables handed to it are ignored (only proxy/CA variables pass), and the
         // service's own environment is never inherited.
@@ -258,6 +268,43 @@ struct HostileTests {
         }
         _ = try await git.fetch(GitRemote(url: server.url(for: "plain.git")), in: destination, since: Date().addingTimeInterval(-oneYear))
         #expect(!fileExists(marker))
+        await server.stop()
+    }
+
+    @Test("Received objects are checked: a hostile .gitmodules is refused, an old header format is tolerated")
+    func fsckObjects() async throws {
+        let sandbox = try Sandbox()
+        defer { sandbox.cleanUp() }
+        let date = Date().addingTimeInterval(-FixtureRepo.day)
+        try await FixtureRepo.create("evil.git", in: sandbox.repos, commits: [FixtureCommit(date: date, message: "evil", changes: [
+            ".gitmodules": .file("[submodule \"x\"]\n\tpath = x\n\turl = --upload-pack=touch /tmp/pwned\n"),
+            "x": .gitlink(String(repeating: "1", count: 40)),
+        ])])
+        // A commit with a malformed time zone, as some imported histories have (`git hash-object --literally`).
+        let old = try await FixtureRepo.create("oldformat.git", in: sandbox.repos, commits: [])
+        let tree = try await gitOutput(["mktree"], in: old)
+        let seconds = Int64(date.timeIntervalSince1970)
+        let body = sandbox.root.appendingPathComponent("commit.txt")
+        try "tree \(tree)\nauthor A <a@x> \(seconds) +05030\ncommitter A <a@x> \(seconds) +05030\n\nbad time zone\n"
+            .write(to: body, atomically: true, encoding: .utf8)
+        let commit = try await gitOutput(["hash-object", "-t", "commit", "-w", "--literally", "--stdin"], in: old, input: body)
+        try await runGit(["update-ref", "refs/heads/main", commit], in: old)
+        let server = try await GitHTTPServer.start(root: sandbox.repos)
+        defer { Task { await server.stop() } }
+        let git = client()
+        let since = Date().addingTimeInterval(-oneYear)
+
+        do {
+            _ = try await git.clone(GitRemote(url: server.url(for: "evil.git")), into: sandbox.clonePath("evil"), since: since)
+            Issue.record("the hostile .gitmodules was accepted")
+        } catch let failure as GitFailure {
+            print("hostile .gitmodules: \(failure)")
+            #expect("\(failure)".contains("gitmodulesUrl"))
+        }
+        #expect(!fileExists(sandbox.clonePath("evil")))
+
+        let result = try await git.clone(GitRemote(url: server.url(for: "oldformat.git")), into: sandbox.clonePath("old"), since: since)
+        #expect(result.head == commit)
         await server.stop()
     }
 
@@ -357,13 +404,26 @@ struct HostileTests {
         let git = client(maxBytes: 100 << 20, groups: groups)
         let destination = sandbox.clonePath("big")
 
+        // Watch the clone's size from outside: it must stop near the cap, far below the full clone (a 200 MiB
+        // pack plus a 200 MiB work-tree file).
+        let peak = Mutex<Int64>(0)
+        let sampler = Task {
+            while !Task.isCancelled {
+                let size = DiskUsage.allocatedBytes(under: destination.path)
+                peak.withLock { $0 = max($0, size) }
+                try? await Task.sleep(for: .milliseconds(20))
+            }
+        }
         let started = ContinuousClock.now
         await #expect(throws: GitFailure.tooLarge(limitBytes: 100 << 20)) {
             try await git.clone(GitRemote(url: server.url(for: "big.git")), into: destination, since: Date().addingTimeInterval(-oneYear))
         }
         let elapsed = ContinuousClock.now - started
-        print("size cap hit after \(elapsed); server sent \(server.statistics.bytesSent) bytes")
-        #expect(server.statistics.bytesSent < 180 << 20)
+        sampler.cancel()
+        let largest = peak.withLock { $0 }
+        print("size cap hit after \(elapsed); clone peaked at \(largest >> 20) MiB; server wrote \(server.statistics.bytesSent >> 20) MiB")
+        #expect(largest > 50 << 20, "the transfer was under way")
+        #expect(largest < 150 << 20)
         #expect(!fileExists(destination))
         #expect(!groups.all.isEmpty)
         #expect(await Processes.waitUntilGone(groups.all) == [])
@@ -394,6 +454,50 @@ struct HostileTests {
         #expect(groups.all.count == 2)
         #expect(await Processes.waitUntilGone(groups.all) == [])
         await server.stop()
+    }
+
+    @Test("Cancelling the calling task kills git's process group and removes the partial clone")
+    func cancellation() async throws {
+        let sandbox = try Sandbox()
+        defer { sandbox.cleanUp() }
+        try await FixtureRepo.create("slow.git", in: sandbox.repos, commits: FixtureRepo.history(count: 3, daysAgo: 10))
+        let server = try await GitHTTPServer.start(root: sandbox.repos, delay: .seconds(5))
+        defer { Task { await server.stop() } }
+        let groups = GroupRecorder()
+        let git = client(timeout: .seconds(60), groups: groups)
+        let destination = sandbox.clonePath("cancelled")
+        let task = Task {
+            try await git.clone(GitRemote(url: server.url(for: "slow.git")), into: destination, since: Date().addingTimeInterval(-oneYear))
+        }
+        // Wait until git runs (the server holds its first request for 5 s).
+        let deadline = ContinuousClock.now + .seconds(10)
+        while Processes.alive(inGroups: groups.all).isEmpty, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(!Processes.alive(inGroups: groups.all).isEmpty, "git is running")
+        let started = ContinuousClock.now
+        task.cancel()
+        await #expect(throws: CancellationError.self) { try await task.value }
+        #expect(ContinuousClock.now - started < .seconds(2))
+        #expect(!fileExists(destination))
+        #expect(await Processes.waitUntilGone(groups.all) == [])
+        await server.stop()
+    }
+
+    @Test("fetch refuses a folder that is not a clone, even inside another repository")
+    func fetchNeedsAClone() async throws {
+        let sandbox = try Sandbox()
+        defer { sandbox.cleanUp() }
+        let outer = sandbox.work.appendingPathComponent("outer")
+        let inner = outer.appendingPathComponent("inner")
+        try FileManager.default.createDirectory(at: inner, withIntermediateDirectories: true)
+        try await runGit(["init", "--quiet"], in: outer)
+        try "keep me\n".write(to: inner.appendingPathComponent("file.txt"), atomically: true, encoding: .utf8)
+        await #expect(throws: GitFailure.self) {
+            try await client().fetch(GitRemote(url: "http://127.0.0.1:1/x.git"), in: inner, since: Date())
+        }
+        #expect(try String(contentsOf: inner.appendingPathComponent("file.txt"), encoding: .utf8) == "keep me\n")
     }
 
     @Test("The token never shows in any process's command line, in errors or in logs")
@@ -429,6 +533,12 @@ struct HostileTests {
         print("token secrecy: \(scans) scans of /proc/*/cmdline while the clone ran")
         let result = try await clone.value
         #expect(result.branch == "main")
+        // Nothing in the clone holds the token either (the remote URL in .git/config has no credentials).
+        let enumerator = FileManager.default.enumerator(atPath: sandbox.clonePath("private").path)
+        while let relative = enumerator?.nextObject() as? String {
+            let data = FileManager.default.contents(atPath: sandbox.clonePath("private").appendingPathComponent(relative).path) ?? Data()
+            #expect(data.range(of: Data(token.utf8)) == nil && data.range(of: Data(basic.utf8)) == nil, "\(relative)")
+        }
         #expect(sawGit, "the scan saw git running")
         #expect(leaks == [])
 

@@ -214,6 +214,6 @@ final class GroupRecorder: Sendable {
 func fileExists(_ url: URL) -> Bool { FileManager.default.fileExists(atPath: url.path) }
 
 /// Runs git in a clone for checks (isolated from host config).
-func gitOutput(_ args: [String], in dir: URL) async throws -> String {
-    try await runGit(args, in: dir).trimmingCharacters(in: .whitespacesAndNewlines)
+func gitOutput(_ args: [String], in dir: URL, input: URL? = nil) async throws -> String {
+    try await runGit(args, in: dir, standardInput: input).trimmingCharacters(in: .whitespacesAndNewlines)
 }
