@@ -218,7 +218,7 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "CLITests", dependencies: ["TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "CLITests", dependencies: ["TestSupport", "GitFixtures", "Store", "Queue", "Domain"], swiftSettings: swiftSettings),
         .testTarget(
             name: "GitHistoryTests",
             dependencies: ["GitHistory", "GitFixtures"],

@@ -101,7 +101,7 @@ for (name, clone) in [("full", full), ("full, bare", fullBare), ("shallow 1 y", 
     let path = clone.path
     let variants: [Variant] = [
         Variant(label: "`git log --numstat --format=%H`") {
-            let output = try await runGit(["log", "--numstat", "--format=%H"], in: clone)
+            let output = try await gitBytes(["log", "--numstat", "--format=%H"], in: clone)
             return output.split(separator: 0x0A).filter { line in
                 line.count == 40 && line.allSatisfy { (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }
             }.count

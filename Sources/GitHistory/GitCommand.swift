@@ -55,11 +55,12 @@ struct GitCommand: Sendable {
         return environment
     }
 
-    /// The first `git` found on `PATH`, or nil.
-    static func findExecutable() -> String? {
+    /// `name` itself when it is a path (holds a `/`), else the first executable of that name on `PATH`, or nil.
+    static func findExecutable(_ name: String = "git") -> String? {
+        if name.contains("/") { return FileManager.default.isExecutableFile(atPath: name) ? name : nil }
         let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
         for directory in path.split(separator: ":") where !directory.isEmpty {
-            let candidate = "\(directory)/git"
+            let candidate = "\(directory)/\(name)"
             if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
         }
         return nil

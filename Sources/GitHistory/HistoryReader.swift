@@ -140,9 +140,9 @@ public enum HistoryReaders {
     /// batch, while libgit2 1.5's diff + stats take 2.7–4.5× with one thread and were not reliably faster with two.
     /// `git` also applies a clone's shallow boundary itself. `LibGit2HistoryReader` is the fallback when no `git`
     /// executable is found.
+    /// - Parameter gitExecutable: a path, or a name looked up on `PATH` (default `git`).
     public static func preferred(gitExecutable: String? = nil) -> any HistoryReader {
-        if let gitExecutable { return GitLogHistoryReader(gitExecutable: gitExecutable) }
-        if let found = GitCommand.findExecutable() { return GitLogHistoryReader(gitExecutable: found) }
+        if let found = GitCommand.findExecutable(gitExecutable ?? "git") { return GitLogHistoryReader(gitExecutable: found) }
         return LibGit2HistoryReader()
     }
 }

@@ -23,7 +23,7 @@ public struct Ingestion: Sendable {
 
     public init(
         cache: CloneCache, git: GitClient, history: any HistoryReader, window: Duration, maxCommits: Int, tokens: TokenCipher?,
-        batchSize: Int = 250, clock: @escaping @Sendable () -> Date = { Date() }
+        batchSize: Int = 500, clock: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.cache = cache
         self.git = git
