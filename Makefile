@@ -24,9 +24,11 @@ build:
 test:
 	scripts/test.sh
 
-## bench: benchmarks (release build): the job queue (with PgQueuer and procrastinate), then the HTTP API
+## bench: benchmarks (release build): the job queue (with PgQueuer and procrastinate), the backfill (with git log
+## and PyDriller), then the HTTP API
 bench:
 	scripts/bench-queue.sh
+	scripts/bench-backfill.sh
 	scripts/bench-http.sh
 
 ## clean: remove build products and the local data folder

@@ -14,6 +14,7 @@ let package = Package(
         .executable(name: "repowatch", targets: ["repowatch"]),
         .executable(name: "queue-bench", targets: ["QueueBench"]),
         .executable(name: "history-bench", targets: ["HistoryBench"]),
+        .executable(name: "backfill-bench", targets: ["BackfillBench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -179,6 +180,17 @@ let package = Package(
             name: "HistoryBench",
             dependencies: ["GitHistory", "GitFixtures"],
             path: "Benchmarks/HistoryBench",
+            swiftSettings: swiftSettings
+        ),
+        // `make bench`: a whole backfill into SQLite and PostgreSQL beside `git log --numstat` and PyDriller.
+        .executableTarget(
+            name: "BackfillBench",
+            dependencies: [
+                "Ingestion", "GitHistory", "GitTransport", "GitFixtures", "Store", "Domain",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Subprocess", package: "swift-subprocess"),
+            ],
+            path: "Benchmarks/BackfillBench",
             swiftSettings: swiftSettings
         ),
         // `make bench`: the job queue's throughput and claim latency on both engines.

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# HTTP API benchmark (part of `make bench`): a release build of repowatch, served once on SQLite and
-# once on a throwaway PostgreSQL server; on each, wrk measures GET /v1/watchlist/{id}/status (an
-# authenticated read of one entry) and GET /health/live (no auth, no store: the framework's floor),
-# one after the other against the same server. Prints a markdown table and writes it, with the
+# HTTP API benchmark (part of `make bench`): a release build of repowatch, served on SQLite and on a
+# throwaway PostgreSQL server; on each, wrk measures GET /v1/watchlist/{id}/status (an authenticated
+# read of one entry) and GET /health/live (no auth, no store: the framework's floor), one after the
+# other against the same server — and the status read again on a server with the status cache off
+# (api.status_cache_ms=0), where every request is a query. Prints a markdown table and writes it, with the
 # machine's details, to Benchmarks/results/http-<date>.md.
 # Knobs (environment): SERVER_BIN (skip the build and use this binary), WRK_DURATION (10s).
 # (Not REPOWATCH_*: repowatch refuses to start on a REPOWATCH_ variable it does not know.)
@@ -62,7 +63,7 @@ raw=()
 bad=0
 # bench_engine NAME [DATABASE_URL]
 bench_engine() {
-    local engine=$1 db_url=${2:-} data=$work/$1 key port base id body
+    local engine=$1 db_url=${2:-} data=$work/$1 key port base id= body
     local -a db_args=() auth=()
     if [[ -n $db_url ]]; then
         db_args=(--database-url "$db_url")
@@ -71,51 +72,60 @@ bench_engine() {
 
     key=$("$bin" keys create --user bench --data-dir "$data" "${db_args[@]}" 2>>"$work/$engine.log" | tail -n 1) ||
         { tail -n 20 "$work/$engine.log" >&2; die "$engine: keys create failed"; }
-    port=$(free_port)
-    base=http://127.0.0.1:$port
-    # Log level warning: a line per request would measure the logger.
-    "$bin" serve --data-dir "$data" --port "$port" --log-level warning "${db_args[@]}" \
-        >>"$work/$engine.log" 2>&1 &
-    server_pid=$!
-    wait_http_ok "$base/health/ready" 30 "$server_pid" || { tail -n 30 "$work/$engine.log" >&2; die "$engine: server not ready"; }
-
-    body=$(curl -sS --fail-with-body -X POST "$base/v1/watchlist" \
-        -H "Authorization: Bearer $key" -H 'Content-Type: application/json' \
-        -d '{"repo_url":"https://github.com/apple/swift-nio"}') || die "$engine: POST /v1/watchlist failed: $body"
-    id=$(python3 -c 'import json, sys; print(json.load(sys.stdin)["id"])' <<<"$body")
-    curl -sS --fail -o /dev/null -H "Authorization: Bearer $key" "$base/v1/watchlist/$id/status" ||
-        die "$engine: GET /v1/watchlist/$id/status does not answer 2xx"
-
-    local name path rps p99 non2xx errors
+    local name path rps p99 non2xx errors mode
     local -A rps_of=() p99_of=()
-    for name in status live; do
-        if [[ $name == status ]]; then
-            path=/v1/watchlist/$id/status
-            auth=(-H "Authorization: Bearer $key")
-        else
-            path=/health/live
-            auth=()
-        fi
-        # A short untimed warm-up, so that connection set-up and first-use caches are not measured.
-        wrk -t2 -c32 -d2s "${auth[@]}" "$base$path" >/dev/null
-        log "$engine: wrk ${wrk_args[*]} $path"
-        wrk "${wrk_args[@]}" "${auth[@]}" "$base$path" >"$work/wrk-$engine-$name.txt"
-        raw+=("### $engine: GET $path" '```' "$(cat "$work/wrk-$engine-$name.txt")" '```' "")
-        read -r rps p99 non2xx errors < <(wrk_fields "$work/wrk-$engine-$name.txt")
-        if [[ $non2xx != 0 || $errors != none ]]; then
-            log "$engine $path: $non2xx non-2xx responses, socket errors: $errors"
-            bad=1
-        fi
-        rps_of[$name]=$rps
-        p99_of[$name]=$p99
-    done
-    local ratio
-    ratio=$(awk -v a="${rps_of[status]}" -v b="${rps_of[live]}" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }')
-    rows+=("| $engine | GET /v1/watchlist/{id}/status | ${rps_of[status]} | ${p99_of[status]} | $ratio |")
-    rows+=("| $engine | GET /health/live | ${rps_of[live]} | ${p99_of[live]} | |")
+    # Twice: with the status cache as configured by default, then with it off (every status read is a query).
+    for mode in cached uncached; do
+        port=$(free_port)
+        base=http://127.0.0.1:$port
+        local -a cache_env=()
+        [[ $mode == uncached ]] && cache_env=(REPOWATCH_API_STATUS_CACHE_MS=0)
+        # Log level warning: a line per request would measure the logger.
+        env "${cache_env[@]}" "$bin" serve --data-dir "$data" --port "$port" --log-level warning "${db_args[@]}" \
+            >>"$work/$engine.log" 2>&1 &
+        server_pid=$!
+        wait_http_ok "$base/health/ready" 30 "$server_pid" || { tail -n 30 "$work/$engine.log" >&2; die "$engine: server not ready"; }
 
-    stop_pid "$server_pid"
-    server_pid=
+        if [[ -z ${id:-} ]]; then
+            body=$(curl -sS --fail-with-body -X POST "$base/v1/watchlist" \
+                -H "Authorization: Bearer $key" -H 'Content-Type: application/json' \
+                -d '{"repo_url":"https://github.com/apple/swift-nio"}') || die "$engine: POST /v1/watchlist failed: $body"
+            id=$(python3 -c 'import json, sys; print(json.load(sys.stdin)["id"])' <<<"$body")
+        fi
+        curl -sS --fail -o /dev/null -H "Authorization: Bearer $key" "$base/v1/watchlist/$id/status" ||
+            die "$engine: GET /v1/watchlist/$id/status does not answer 2xx"
+
+        for name in status live; do
+            [[ $mode == uncached && $name == live ]] && continue
+            if [[ $name == status ]]; then
+                path=/v1/watchlist/$id/status
+                auth=(-H "Authorization: Bearer $key")
+            else
+                path=/health/live
+                auth=()
+            fi
+            # A short untimed warm-up, so that connection set-up and first-use caches are not measured.
+            wrk -t2 -c32 -d2s "${auth[@]}" "$base$path" >/dev/null
+            log "$engine ($mode): wrk ${wrk_args[*]} $path"
+            wrk "${wrk_args[@]}" "${auth[@]}" "$base$path" >"$work/wrk-$engine-$mode-$name.txt"
+            raw+=("### $engine ($mode): GET $path" '```' "$(cat "$work/wrk-$engine-$mode-$name.txt")" '```' "")
+            read -r rps p99 non2xx errors < <(wrk_fields "$work/wrk-$engine-$mode-$name.txt")
+            if [[ $non2xx != 0 || $errors != none ]]; then
+                log "$engine $path: $non2xx non-2xx responses, socket errors: $errors"
+                bad=1
+            fi
+            rps_of[$mode-$name]=$rps
+            p99_of[$mode-$name]=$p99
+        done
+        stop_pid "$server_pid"
+        server_pid=
+    done
+    local ratio ratio_uncached
+    ratio=$(awk -v a="${rps_of[cached-status]}" -v b="${rps_of[cached-live]}" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }')
+    ratio_uncached=$(awk -v a="${rps_of[uncached-status]}" -v b="${rps_of[cached-live]}" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }')
+    rows+=("| $engine | GET /v1/watchlist/{id}/status (status cache on, the default) | ${rps_of[cached-status]} | ${p99_of[cached-status]} | $ratio |")
+    rows+=("| $engine | GET /v1/watchlist/{id}/status (api.status_cache_ms=0: a query per request) | ${rps_of[uncached-status]} | ${p99_of[uncached-status]} | $ratio_uncached |")
+    rows+=("| $engine | GET /health/live | ${rps_of[cached-live]} | ${p99_of[cached-live]} | |")
 }
 
 bench_engine sqlite

@@ -59,7 +59,10 @@ key=$("$bin" keys create --user schemathesis --admin --data-dir "$work/data" 2>>
 
 port=$(free_port)
 base=http://127.0.0.1:$port
-"$bin" serve --data-dir "$work/data" --port "$port" >>"$work/server.log" 2>&1 &
+# The pipeline's workers stay off: the generated repository URLs name real hosts, and a test run must
+# not clone from the network. The API, the queue it enqueues into and the maintenance jobs run as in serve.
+REPOWATCH_WORKERS_CONCURRENCY="repository-setup=0,commit-backfill=0,health-analysis=0,maintenance=2" \
+    "$bin" serve --data-dir "$work/data" --port "$port" >>"$work/server.log" 2>&1 &
 server_pid=$!
 if ! wait_http_ok "$base/health/ready" 30 "$server_pid"; then
     tail -n 40 "$work/server.log" >&2

@@ -134,7 +134,7 @@ public struct GitHistoryError: Error, Sendable, CustomStringConvertible {
 public enum HistoryReaders {
     /// The reader to use in production.
     ///
-    /// `GitLogHistoryReader` is preferred, measured (`Benchmarks/HistoryBench/RESULTS.md`: 10 000 commits over two
+    /// `GitLogHistoryReader` is preferred, measured (`Benchmarks/results/history-2026-11-23.md`: 10 000 commits over two
     /// years, full, bare and shallow clones, shared 2-core Debian 12, git 2.39.5, libgit2 1.5.1): its walk + records
     /// take 0.9–1.4× the time of a plain `git log --numstat` on the same clone, since it is one such `git log` per
     /// batch, while libgit2 1.5's diff + stats take 2.7–4.5× with one thread and were not reliably faster with two.

@@ -12,7 +12,7 @@ import Logging
 /// stats (a type change counted like git: old side's lines deleted, new side's added). libgit2 runs no diff drivers (no textconv, no external diff), whatever the attributes say.
 ///
 /// `records(for:)` can spread large batches over `parallelism` threads, each with its own `git_repository`. It is 1
-/// by default: measured on a shared 2-core machine (Benchmarks/HistoryBench/RESULTS.md), 2 threads were no faster
+/// by default: measured on a shared 2-core machine (Benchmarks/results/history-2026-11-23.md), 2 threads were no faster
 /// than one. A likely cause: libgit2 1.5 shares one `git_pack_file` (with its delta-base cache) between all
 /// repositories of a process that open the same pack and maps pack windows under a global mutex.
 public struct LibGit2HistoryReader: HistoryReader {

@@ -75,13 +75,25 @@ extension Ingestion {
         let walked = try await history.walk(repository: directory.path, tip: head, since: windowStart, limit: maxCommits, stop: stop)
         let already = try await store.read { try await $0.storedCommitShas(repository: id) }
         let todo = walked.filter { !already.contains($0.sha) }
+        let batches = stride(from: 0, to: todo.count, by: batchSize).map { Array(todo[$0..<min($0 + batchSize, todo.count)]) }
         var done = walked.count - todo.count
         var inserted = 0
-        for start in stride(from: 0, to: todo.count, by: batchSize) {
+        // Reading a batch (a git process) and storing the one before (the database) overlap: the next
+        // batch is read while the current one is written, so the backfill costs about the larger of the two.
+        let history = history
+        let path = directory.path
+        func read(_ index: Int) -> Task<[Commit], any Error>? {
+            guard index < batches.count else { return nil }
+            return Task { try await history.records(repository: path, for: batches[index]).map(Commit.init) }
+        }
+        var next = read(0)
+        defer { next?.cancel() }
+        for index in batches.indices {
             try Task.checkCancellation()
-            let batch = Array(todo[start..<min(start + batchSize, todo.count)])
-            let commits = try await history.records(repository: directory.path, for: batch).map(Commit.init)
-            done += batch.count
+            guard let reading = next else { break }
+            let commits = try await reading.value
+            next = read(index + 1)
+            done += batches[index].count
             let percent = done * 100 / max(walked.count, 1)
             inserted += try await store.transaction { tx in
                 let count = try await tx.insertCommits(commits, repository: id)

@@ -101,8 +101,8 @@ extension SQLExecutor {
     @discardableResult
     public func insertCommits(_ commits: [Commit], repository id: UUID) async throws -> Int {
         var inserted = 0
-        // 11 parameters a row: 400 rows stay far below both engines' parameter limits.
-        for chunk in stride(from: 0, to: commits.count, by: 400).map({ commits[$0..<min($0 + 400, commits.count)] }) {
+        // 11 parameters a row: 500 rows (5 500 parameters) stay below both engines' limits (SQLite 32 766, PostgreSQL 65 535).
+        for chunk in stride(from: 0, to: commits.count, by: 500).map({ commits[$0..<min($0 + 500, commits.count)] }) {
             var sql: SQL = """
                 INSERT INTO commits (repository_id, sha, parents, author_name, author_email, authored_at, committed_at, summary,
                     files_changed, additions, deletions) VALUES
