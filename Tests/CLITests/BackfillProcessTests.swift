@@ -13,11 +13,15 @@ import Testing
 struct BackfillProcessTests {
     @Test(arguments: Engine.allCases)
     func aKilledBackfillResumesWithNoDuplicateAndNoGap(engine: Engine) async throws {
+        try await HeavyTests.run { try await killAndResume(engine: engine) }
+    }
+
+    func killAndResume(engine: Engine) async throws {
         let scratch = URL(fileURLWithPath: CLITests.temporaryDirectory())
         defer { try? FileManager.default.removeItem(at: scratch) }
         let served = scratch.appendingPathComponent("served")
         let now = Date()
-        let commits = 20_000
+        let commits = 8_000
         let generated = try await RepositoryGenerator.make(
             at: served.appendingPathComponent("fixtures/large"), commits: commits,
             span: now.addingTimeInterval(-300 * 86_400)...now.addingTimeInterval(-3600), seed: 9, bare: true)

@@ -43,8 +43,11 @@ public enum RepositoryGenerator {
         precondition(commits > 0, "at least one commit")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         _ = try await git(["init", "-q", "-b", branch] + (bare ? ["--bare"] : []) + ["."], in: url)
-        var history = HistoryWriter(seed: seed)
-        let stream = history.stream(commits: commits, span: span, merges: merges, emptyCommits: emptyCommits)
+        let (history, stream) = await offCooperativePool {
+            var history = HistoryWriter(seed: seed)
+            let stream = history.stream(commits: commits, span: span, merges: merges, emptyCommits: emptyCommits)
+            return (history, stream)
+        }
         _ = try await gitBytes(["fast-import", "--quiet", "--done"], in: url, input: stream)
         if !bare { _ = try await git(["reset", "-q", "--hard"], in: url) }
         let head = try await git(["rev-parse", "refs/heads/\(branch)"], in: url)
@@ -65,8 +68,10 @@ public enum RepositoryGenerator {
             .trimmingCharacters(in: .whitespacesAndNewlines)
         guard let headSeconds = Int64(headTime) else { throw FixtureError("no head date: \(headTime)") }
         let end = max(Int64(until.timeIntervalSince1970), headSeconds + Int64(count))
-        var history = HistoryWriter(seed: seed)
-        let stream = history.appendStream(count: count, after: headSeconds, until: end)
+        let stream = await offCooperativePool {
+            var history = HistoryWriter(seed: seed)
+            return history.appendStream(count: count, after: headSeconds, until: end)
+        }
         _ = try await gitBytes(["fast-import", "--quiet", "--done"], in: url, input: stream)
         let isBare = try await git(["rev-parse", "--is-bare-repository"], in: url)
             .trimmingCharacters(in: .whitespacesAndNewlines) == "true"
@@ -97,6 +102,15 @@ public enum RepositoryGenerator {
     /// `file://` URL of a local folder, as git wants it.
     public static func fileURL(_ folder: URL) -> String {
         "file://" + folder.standardizedFileURL.path
+    }
+}
+
+/// Runs CPU-bound work (building a fast-import stream of thousands of commits) on a thread of its own:
+/// on Swift's cooperative pool — as many threads as cores — it would stall every other test of the
+/// process, servers included, for as long as it runs.
+public func offCooperativePool<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
+    await withCheckedContinuation { continuation in
+        Thread.detachNewThread { continuation.resume(returning: work()) }
     }
 }
 

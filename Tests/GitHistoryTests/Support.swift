@@ -36,7 +36,7 @@ struct TwoYears: Sendable {
     var windowStart: Date
     var generated: GeneratedRepository
 
-    static let shared = Task { try await TwoYears.make() }
+    static let shared = Task { try await HeavyTests.run { try await TwoYears.make() } }
 
     static func make() async throws -> TwoYears {
         // One folder per test process, named by its pid; those of processes that have ended are removed here (the

@@ -379,6 +379,10 @@ struct HostileTests {
 
     @Test("A repository larger than the cap is stopped early, removed, and leaves no process")
     func sizeCap() async throws {
+        try await HeavyTests.run { try await sizeCapBody() }
+    }
+
+    func sizeCapBody() async throws {
         let sandbox = try Sandbox()
         defer { sandbox.cleanUp() }
         let bare = try await FixtureRepo.create("big.git", in: sandbox.repos, commits: [])

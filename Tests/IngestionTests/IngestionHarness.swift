@@ -38,6 +38,10 @@ struct IngestionHarness {
     static let window: Duration = .seconds(365 * 86_400)
 
     static func with(_ engine: Engine, _ options: Options = .init(), _ body: (IngestionHarness) async throws -> Void) async throws {
+        try await HeavyTests.run { try await run(engine, options, body) }
+    }
+
+    private static func run(_ engine: Engine, _ options: Options, _ body: (IngestionHarness) async throws -> Void) async throws {
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("repowatch-ingestion-\(UUID().uuidString)")
         let served = scratch.appendingPathComponent("served")
         try FileManager.default.createDirectory(at: served.appendingPathComponent("fixtures"), withIntermediateDirectories: true)

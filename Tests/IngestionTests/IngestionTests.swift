@@ -139,7 +139,9 @@ struct IngestionTests {
             let big = h.scratch.appendingPathComponent("big-work")
             try FileManager.default.createDirectory(at: big, withIntermediateDirectories: true)
             _ = try await git(["init", "-q", "-b", "main", "."], in: big)
-            FileManager.default.createFile(atPath: big.appendingPathComponent("blob.bin").path, contents: Data((0..<(24 << 20)).map { _ in UInt8.random(in: 0...255) }))
+            let blob = big.appendingPathComponent("blob.bin")
+            let random = try FileHandle(forReadingFrom: URL(fileURLWithPath: "/dev/urandom"))
+            FileManager.default.createFile(atPath: blob.path, contents: try random.read(upToCount: 24 << 20))
             _ = try await git(["add", "blob.bin"], in: big)
             _ = try await git(["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "big"], in: big)
             _ = try await git(["clone", "-q", "--bare", big.path, h.source("big").path], in: h.scratch)
@@ -212,16 +214,20 @@ struct IngestionTests {
             _ = try await h.serve("one", commits: 80, span: h.now.addingTimeInterval(-100 * Self.day)...h.now.addingTimeInterval(-60), seed: 1)
             _ = try await h.serve("two", commits: 90, span: h.now.addingTimeInterval(-100 * Self.day)...h.now.addingTimeInterval(-60), seed: 2)
             let (one, oneEntry) = try await h.add("one")
+            #expect(try await h.runWorkers { try await h.work(one)?.backfilledHead != nil })
+            #expect(FileManager.default.fileExists(atPath: h.ingestion.cache.directory(for: one).path))
+            // A second repository's setup evicts the first one's clone, which nobody uses now.
             let (two, _) = try await h.add("two")
-            let settled = try await h.runWorkers {
-                let a = try await h.work(one)
-                let b = try await h.work(two)
-                return a?.backfilledHead != nil && b?.backfilledHead != nil
-            }
-            #expect(settled, "\(h.logs.text.suffix(3000))")
+            #expect(try await h.runWorkers { try await h.work(two)?.backfilledHead != nil }, "\(h.logs.text.suffix(3000))")
+            #expect(h.logs.text.contains("evicted a clone"))
+            #expect(!FileManager.default.fileExists(atPath: h.ingestion.cache.directory(for: one).path))
             #expect(try await h.storedCommits(one).count == 80)
             #expect(try await h.storedCommits(two).count == 90)
-            #expect(h.logs.text.contains("evicted a clone"))
+            // A re-check of the first clones it again (a fetch needs a clone), and stores nothing twice.
+            let newHead = try await RepositoryGenerator.appendCommits(to: h.source("one"), count: 3, until: h.now.addingTimeInterval(-30))
+            try await h.recheck(one)
+            #expect(try await h.runWorkers { try await h.work(one)?.backfilledHead == newHead }, "\(h.logs.text.suffix(3000))")
+            #expect(try await h.storedCommits(one).count == 83)
 
             // alice deletes her only entry on `one`: the clean-up job removes it all.
             let caller = try await h.store.read { try await $0.first("SELECT user_id FROM watchlist_entries WHERE id = \(oneEntry)") }

@@ -173,7 +173,7 @@ struct WorkerTests {
     @Test(arguments: Engine.allCases)
     func anotherWorkerRescuesAnAbandonedJob(engine: Engine) async throws {
         try await TestDatabase.withStore(engine) { store in
-            let queue = Self.queue(store, lease: .seconds(1))
+            let queue = Self.queue(store, lease: .seconds(2))
             let ledger = Ledger()
             var registry = JobRegistry()
             registry.register(WorkHandler(ledger: ledger))
