@@ -48,7 +48,9 @@ struct BackgroundRoles {
             cache: CloneCache(root: URL(fileURLWithPath: settings.clonesPath), budgetBytes: git.cacheBudgetBytes, logger: logger),
             git: GitClient(
                 executable: git.executable, limits: GitLimits(timeout: git.timeout, maxBytes: git.maxCloneBytes),
-                allowedProtocols: Set(git.protocols), logger: logger),
+                allowedProtocols: Set(git.protocols),
+                // Only proxy and CA-bundle variables pass (GitClient.passableEnvironmentKeys); nothing else of ours reaches git.
+                environment: ProcessInfo.processInfo.environment, logger: logger),
             history: HistoryReaders.preferred(gitExecutable: git.executable),
             window: git.historyWindow, maxCommits: git.maxCommits, tokens: tokens)
     }

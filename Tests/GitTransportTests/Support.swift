@@ -95,7 +95,7 @@ enum FixtureRepo {
     /// compressible text to one of 7 files, so transfers have a visible size.
     static func history(count: Int, daysAgo: Double, endingDaysAgo: Double = 0, now: Date = Date(), salt: String = "") -> [FixtureCommit] {
         var contents: [String: String] = [:]
-        var generator = SplitMix(seed: UInt64(count) &* 31 &+ UInt64(salt.utf8.count))
+        var generator = SeededGenerator(seed: UInt64(count) &* 31 &+ UInt64(salt.utf8.count))
         return (0..<count).map { index in
             let fraction = count == 1 ? 1 : Double(index) / Double(count - 1)
             let age = daysAgo - (daysAgo - endingDaysAgo) * fraction
@@ -112,18 +112,6 @@ enum FixtureRepo {
     }
 }
 
-/// A small deterministic pseudo-random generator for fixture content.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 /// Keeps every log line (message and metadata) written through `logger`, for checking what was logged.
 final class LogRecorder: Sendable {

@@ -60,15 +60,6 @@ struct WorkerTests {
         }
     }
 
-    static func waitUntil(_ timeout: Duration = .seconds(30), _ condition: () async throws -> Bool) async throws -> Bool {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if try await condition() { return true }
-            try await Task.sleep(for: .milliseconds(20))
-        }
-        return false
-    }
-
     @Test(arguments: Engine.allCases)
     func workersRunEveryJobOnceAndRetryFailures(engine: Engine) async throws {
         try await TestDatabase.withStore(engine) { store in
@@ -85,7 +76,7 @@ struct WorkerTests {
                     try await queue.enqueue(Work(n: 100, failTimes: 1), in: tx)
                     try await queue.enqueue(Work(n: 200, failTimes: 5), in: tx)
                 }
-                let settled = try await Self.waitUntil {
+                let settled = try await waitUntil {
                     let stats = try await queue.stats(queues: ["work"]).first?.counts ?? [:]
                     return stats[.completed] == 41 && stats[.discarded] == 1
                 }
@@ -116,7 +107,7 @@ struct WorkerTests {
                 for i in 0..<300 { try await queue.enqueue(Work(n: i), in: tx) }
             }
             try await Self.running([workers]) { () async throws in
-                #expect(try await Self.waitUntil { try await queue.stats(queues: ["work"]).first?.counts[.completed] == 300 })
+                #expect(try await waitUntil { try await queue.stats(queues: ["work"]).first?.counts[.completed] == 300 })
             }
             #expect(ledger.all.sorted() == Array(0..<300))
             #expect(try await queue.stats(queues: ["work"]).first?.counts[.running] == nil)
@@ -138,7 +129,7 @@ struct WorkerTests {
             let quick = try await queue.enqueue(Work(n: 1, sleepMilliseconds: 100)).jobID
             let slow = try await queue.enqueue(Work(n: 2, sleepMilliseconds: 60_000)).jobID
             try await Self.running([workers]) { () async throws in
-                #expect(try await Self.waitUntil { ledger.all.count == 2 }, "both started")
+                #expect(try await waitUntil { ledger.all.count == 2 }, "both started")
             }
             #expect(try await queue.job(id: quick)?.state == .completed, "finished within the grace period")
             let released = try #require(try await queue.job(id: slow))
@@ -161,7 +152,7 @@ struct WorkerTests {
             let id = try await queue.enqueue(Work(n: 1, sleepMilliseconds: 5_000), options: .init(maxAttempts: 1)).jobID
             let foreign = try await store.transaction { try await queue.enqueue(kind: "someone-elses", argsJSON: "{}", queue: "work", in: $0) }.jobID
             try await Self.running([workers]) { () async throws in
-                #expect(try await Self.waitUntil { try await queue.job(id: id)?.state == .discarded })
+                #expect(try await waitUntil { try await queue.job(id: id)?.state == .discarded })
             }
             #expect(try await queue.job(id: id)?.errors.first?.error == "timed out after 0.1 seconds")
             #expect(try await queue.job(id: foreign)?.state == .available)
@@ -184,7 +175,7 @@ struct WorkerTests {
                 configuration: .init(concurrency: ["work": 1], pollInterval: .milliseconds(50), rescueInterval: .milliseconds(100)),
                 logger: TestDatabase.logger)
             try await Self.running([workers]) { () async throws in
-                #expect(try await Self.waitUntil { try await queue.job(id: id)?.state == .completed })
+                #expect(try await waitUntil { try await queue.job(id: id)?.state == .completed })
             }
             let record = try #require(try await queue.job(id: id))
             #expect(record.attempt == 2)
@@ -208,7 +199,7 @@ struct WorkerTests {
                 // Let the worker do its first (empty) claim and start listening.
                 try await Task.sleep(for: .milliseconds(500))
                 let id = try await queue.enqueue(Work(n: 1)).jobID
-                #expect(try await Self.waitUntil(.seconds(20)) { try await queue.job(id: id)?.state == .completed })
+                #expect(try await waitUntil(.seconds(20)) { try await queue.job(id: id)?.state == .completed })
             }
         }
     }
@@ -228,7 +219,7 @@ struct WorkerTests {
             let a = PeriodicScheduler(queue: queue, jobs: [periodic], standbyInterval: .milliseconds(50), tick: .milliseconds(20), logger: TestDatabase.logger)
             let b = PeriodicScheduler(queue: queue, jobs: [periodic], standbyInterval: .milliseconds(50), tick: .milliseconds(20), logger: TestDatabase.logger)
             try await Self.running([a, b]) { () async throws in
-                #expect(try await Self.waitUntil { try await queue.list(queue: "ticks").count >= 6 })
+                #expect(try await waitUntil { try await queue.list(queue: "ticks").count >= 6 })
             }
             let jobs = try await queue.list(queue: "ticks", limit: 1000)
             let slots = try jobs.map { try JSONDecoder().decode(TickSlot.self, from: Data($0.argsJSON.utf8)).slot }
@@ -246,12 +237,12 @@ struct WorkerTests {
             let periodic = PeriodicJob(name: "tick", schedule: .every(.milliseconds(100)), arguments: { Tick(slot: $0) })
             let leader = PeriodicScheduler(queue: queue, jobs: [periodic], standbyInterval: .milliseconds(50), tick: .milliseconds(20), logger: TestDatabase.logger)
             try await Self.running([leader]) { () async throws in
-                #expect(try await Self.waitUntil { try await !queue.list(queue: "ticks").isEmpty })
+                #expect(try await waitUntil { try await !queue.list(queue: "ticks").isEmpty })
             }
             let before = try await queue.list(queue: "ticks", limit: 1000).count
             let standby = PeriodicScheduler(queue: queue, jobs: [periodic], standbyInterval: .milliseconds(50), tick: .milliseconds(20), logger: TestDatabase.logger)
             try await Self.running([standby]) { () async throws in
-                #expect(try await Self.waitUntil { try await queue.list(queue: "ticks", limit: 1000).count >= before + 3 })
+                #expect(try await waitUntil { try await queue.list(queue: "ticks", limit: 1000).count >= before + 3 })
             }
         }
     }

@@ -18,3 +18,14 @@ public final class TestClock: Sendable {
     /// For APIs that take `@Sendable () -> Date`.
     public var function: @Sendable () -> Date { { [self] in self.now } }
 }
+
+/// Polls `condition` every 20 ms until it holds (true) or `timeout` passes (false). For waiting on
+/// background work in tests; never for asserting on timing.
+public func waitUntil(_ timeout: Duration = .seconds(30), _ condition: () async throws -> Bool) async throws -> Bool {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+        if try await condition() { return true }
+        try await Task.sleep(for: .milliseconds(20))
+    }
+    return false
+}
