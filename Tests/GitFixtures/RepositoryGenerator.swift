@@ -43,18 +43,18 @@ public enum RepositoryGenerator {
         precondition(commits > 0, "at least one commit")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         _ = try await git(["init", "-q", "-b", branch] + (bare ? ["--bare"] : []) + ["."], in: url)
-        let (history, stream) = await offCooperativePool {
+        let (counts, stream) = await offCooperativePool {
             var history = HistoryWriter(seed: seed)
             let stream = history.stream(commits: commits, span: span, merges: merges, emptyCommits: emptyCommits)
-            return (history, stream)
+            return ((commits: history.commitCount, merges: history.mergeCount, empty: history.emptyCount), stream)
         }
         _ = try await gitBytes(["fast-import", "--quiet", "--done"], in: url, input: stream)
         if !bare { _ = try await git(["reset", "-q", "--hard"], in: url) }
         let head = try await git(["rev-parse", "refs/heads/\(branch)"], in: url)
             .trimmingCharacters(in: .whitespacesAndNewlines)
         return GeneratedRepository(
-            path: url, commitCount: history.commitCount, mergeCount: history.mergeCount,
-            emptyCommitCount: history.emptyCount, head: head, isBare: bare)
+            path: url, commitCount: counts.commits, mergeCount: counts.merges,
+            emptyCommitCount: counts.empty, head: head, isBare: bare)
     }
 
     /// Appends `count` linear commits to `main` of the repository at `url` (adding and editing files under
