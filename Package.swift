@@ -115,6 +115,12 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Scorecard: OpenSSF Scorecard's JSON v2 result, the check-to-risk weights and the aggregate.
+        .target(
+            name: "Scorecard",
+            dependencies: [],
+            swiftSettings: swiftSettings
+        ),
         // API: the HTTP surface (Hummingbird): routes, authentication, errors, metrics, OpenAPI document.
         .target(
             name: "API",

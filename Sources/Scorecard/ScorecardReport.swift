@@ -1,0 +1,143 @@
+import Foundation
+
+/// OpenSSF Scorecard's result, "JSON v2": what `scorecard --format=json` prints and what the bundled
+/// `repowatch-scorecard` prints the same way (see ../shared/scorecard-fixtures/SOURCES.md).
+///
+/// Real output writes `null` for empty `details` and `metadata` (Scorecard's own schema says arrays):
+/// both read as nil here, and nil is written back as `null`, as the official CLI does.
+public struct ScorecardReport: Codable, Sendable, Equatable {
+    public struct Repository: Codable, Sendable, Equatable {
+        /// `github.com/OWNER/NAME`, or `file://DIR` in local mode.
+        public var name: String
+        /// The commit scored; `unknown` in local mode.
+        public var commit: String
+        public init(name: String, commit: String) {
+            self.name = name
+            self.commit = commit
+        }
+    }
+
+    public struct Tool: Codable, Sendable, Equatable {
+        public var version: String
+        public var commit: String
+        public init(version: String, commit: String) {
+            self.version = version
+            self.commit = commit
+        }
+    }
+
+    public struct Documentation: Codable, Sendable, Equatable {
+        public var short: String
+        public var url: String
+        public init(short: String, url: String) {
+            self.short = short
+            self.url = url
+        }
+    }
+
+    public struct Check: Codable, Sendable, Equatable {
+        public var name: String
+        /// 0...10, or -1: inconclusive (not applicable, or the check errored; its reason then starts `internal error:`).
+        public var score: Int
+        public var reason: String
+        /// With `--show-details`: `Warn: …`, `Info: …`, `Debug: …` lines; nil when none (written `null`).
+        public var details: [String]?
+        public var documentation: Documentation
+
+        public init(name: String, score: Int, reason: String, details: [String]?, documentation: Documentation) {
+            self.name = name
+            self.score = score
+            self.reason = reason
+            self.details = details
+            self.documentation = documentation
+        }
+
+        enum CodingKeys: String, CodingKey { case name, score, reason, details, documentation }
+
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(details, forKey: .details)  // nil → null, as the official CLI writes it
+            try container.encode(score, forKey: .score)
+            try container.encode(reason, forKey: .reason)
+            try container.encode(name, forKey: .name)
+            try container.encode(documentation, forKey: .documentation)
+        }
+
+        /// True for an inconclusive result (score -1), which the aggregate leaves out.
+        public var isInconclusive: Bool { score < 0 }
+    }
+
+    /// RFC 3339 time of the run.
+    public var date: String
+    public var repo: Repository
+    public var scorecard: Tool
+    /// The aggregate, one decimal; -1 when no check was conclusive.
+    public var score: Double
+    public var checks: [Check]
+    public var metadata: [String]?
+
+    public init(date: String, repo: Repository, scorecard: Tool, score: Double, checks: [Check], metadata: [String]?) {
+        self.date = date
+        self.repo = repo
+        self.scorecard = scorecard
+        self.score = score
+        self.checks = checks
+        self.metadata = metadata
+    }
+
+    enum CodingKeys: String, CodingKey { case date, repo, scorecard, score, checks, metadata }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(date, forKey: .date)
+        try container.encode(repo, forKey: .repo)
+        try container.encode(scorecard, forKey: .scorecard)
+        try container.encode(score, forKey: .score)
+        try container.encode(checks, forKey: .checks)
+        try container.encode(metadata, forKey: .metadata)  // nil → null
+    }
+}
+
+/// A check's risk, which sets its weight in the aggregate (Scorecard's docs/checks.md).
+public enum ScorecardRisk: String, Sendable, CaseIterable, Codable {
+    case critical = "Critical", high = "High", medium = "Medium", low = "Low"
+
+    public var weight: Double {
+        switch self {
+        case .critical: 10
+        case .high: 7.5
+        case .medium: 5
+        case .low: 2.5
+        }
+    }
+
+    /// The risk of every official check (SOURCES.md; `scorecard/checks.csv` holds the same table).
+    public static let byCheck: [String: ScorecardRisk] = [
+        "Dangerous-Workflow": .critical,
+        "Binary-Artifacts": .high, "Branch-Protection": .high, "Code-Review": .high, "Dependency-Update-Tool": .high,
+        "Maintained": .high, "Signed-Releases": .high, "Token-Permissions": .high, "Vulnerabilities": .high,
+        "Fuzzing": .medium, "Packaging": .medium, "Pinned-Dependencies": .medium, "SAST": .medium, "Security-Policy": .medium,
+        "CI-Tests": .low, "CII-Best-Practices": .low, "Contributors": .low, "License": .low,
+    ]
+}
+
+extension ScorecardReport {
+    /// Σ(weight·score)/Σ(weight) over the conclusive checks (score ≥ 0) with a known risk, unrounded;
+    /// nil when there is none. The official CLI prints it with one decimal.
+    public static func aggregate(of checks: [Check]) -> Double? {
+        var weighted = 0.0
+        var weights = 0.0
+        for check in checks where check.score >= 0 {
+            guard let risk = ScorecardRisk.byCheck[check.name] else { continue }
+            weighted += risk.weight * Double(check.score)
+            weights += risk.weight
+        }
+        return weights > 0 ? weighted / weights : nil
+    }
+
+    /// The aggregate as the CLI prints it: one decimal, -1 without a conclusive check.
+    public static func printedAggregate(of checks: [Check]) -> Double {
+        guard let value = aggregate(of: checks) else { return -1 }
+        return (value * 10).rounded() / 10
+    }
+}
