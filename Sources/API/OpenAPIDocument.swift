@@ -129,6 +129,32 @@ enum OpenAPIDocument {
             }
           }
         },
+        "/v1/watchlist/{id}/retry": {
+          "parameters": [{"$ref": "#/components/parameters/EntryID"}],
+          "post": {
+            "operationId": "retryEntry",
+            "summary": "Process a failed repository again from the start (its setup job is enqueued once, however often this is asked)",
+            "responses": {
+              "202": {"description": "Processing again", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Entry"}}}},
+              "401": {"$ref": "#/components/responses/Unauthorized"},
+              "404": {"$ref": "#/components/responses/NotFound"},
+              "409": {"description": "The repository has not failed (not_failed)", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+            }
+          }
+        },
+        "/v1/watchlist/{id}/recheck": {
+          "parameters": [{"$ref": "#/components/parameters/EntryID"}],
+          "post": {
+            "operationId": "recheckEntry",
+            "summary": "Re-check the repository now (deduplicated); a ready one stays ready while refreshing",
+            "responses": {
+              "202": {"description": "A re-check is queued or under way", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Entry"}}}},
+              "401": {"$ref": "#/components/responses/Unauthorized"},
+              "404": {"$ref": "#/components/responses/NotFound"},
+              "409": {"description": "The repository failed: retry it instead (failed)", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+            }
+          }
+        },
         "/v1/repositories/{id}/activity": {
           "parameters": [{"$ref": "#/components/parameters/RepositoryID"}],
           "get": {

@@ -218,3 +218,39 @@ extension SQLExecutor {
         return try await first("SELECT 1 AS one FROM watchlist_entries WHERE repository_id = \(id) AND user_id = \(caller.userID) LIMIT 1") != nil
     }
 }
+
+/// What `POST /v1/watchlist/{id}/retry` and `…/recheck` did to the repository's state.
+public enum RestartOutcome: Sendable, Equatable {
+    case restarted(ProcessingState)
+    /// The state does not allow it (retry of a repository that has not failed; re-check of a failed one).
+    case refused(ProcessingState)
+}
+
+extension SQLExecutor {
+
+    /// A failed repository starts over (`processing/queued`); the caller enqueues its setup in the same transaction.
+    public func retryRepository(id: UUID, now: Date) async throws -> RestartOutcome? {
+        guard let state = try await repository(id: id)?.state else { return nil }
+        guard state.status == .failed else { return .refused(state) }
+        let next = try state.retry()
+        try await setState(next, ofRepository: id, now: now)
+        try await execute("UPDATE repositories SET failure_reason = NULL, attempts = 0 WHERE id = \(id)")
+        return .restarted(next)
+    }
+
+    /// A re-check now: a ready repository stays ready and is marked refreshing; one being processed is
+    /// left as it is (its running work already looks at the newest head). Refused for a failed one (retry it).
+    public func recheckRepository(id: UUID, now: Date) async throws -> RestartOutcome? {
+        guard let state = try await repository(id: id)?.state else { return nil }
+        switch state.status {
+        case .failed:
+            return .refused(state)
+        case .ready where !state.refreshing:
+            let next = try state.recheck()
+            try await setState(next, ofRepository: id, now: now)
+            return .restarted(next)
+        case .ready, .processing:
+            return .restarted(state)
+        }
+    }
+}

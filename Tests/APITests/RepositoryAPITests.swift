@@ -137,3 +137,41 @@ struct RepositoryAPITests {
         }
     }
 }
+
+@Suite("Retry and re-check")
+struct RestartAPITests {
+    @Test(arguments: Engine.allCases)
+    func retryAFailedRepositoryAndRecheckOnce(engine: Engine) async throws {
+        try await APIHarness.with(engine) { api in
+            let alice = try await api.key(for: "alice")
+            let bob = try await api.key(for: "bob")
+            let added = try await api.request(.post, "/v1/watchlist", key: alice, json: #"{"repo_url": "https://github.com/acme/tool"}"#)
+            let id = try #require(added.string("id"))
+            let repositoryText = try #require(added.string("repository_id"))
+            let repositoryID = try #require(UUID(uuidString: repositoryText))
+
+            #expect(try await api.request(.post, "/v1/watchlist/\(id)/retry", key: alice).errorCode == "not_failed")
+            #expect(try await api.request(.post, "/v1/watchlist/\(id)/retry", key: bob).status == .notFound)
+
+            // The setup job gives up: the repository failed, as the discard hook would leave it.
+            try await api.store.transaction { tx in
+                try await tx.startStage(.cloning, ofRepository: repositoryID, attempts: 3, now: Date())
+                try await tx.failRepository(
+                    id: repositoryID, stage: .cloning, error: PipelineFailure(reason: "auth_required", message: "a token is needed"),
+                    attempts: 3, now: Date())
+            }
+            _ = try await api.store.write("UPDATE jobs SET state = 'discarded', finalized_at = \(Date()) WHERE kind = 'repository-setup'")
+            #expect(try await api.request(.post, "/v1/watchlist/\(id)/recheck", key: alice).errorCode == "failed")
+
+            let retried = try await api.request(.post, "/v1/watchlist/\(id)/retry", key: alice)
+            #expect(retried.status == .accepted)
+            #expect(retried.string("status") == "processing" && retried.string("stage") == "queued")
+            #expect(retried["failure_reason"] == .null && retried["attempts"] == .int(0))
+            #expect(retried.string("last_error")?.contains("auth_required") == true, "the last error stays visible until the next run")
+            let again = try await api.request(.post, "/v1/watchlist/\(id)/recheck", key: alice)
+            #expect(again.status == .accepted)
+            let waiting = try await api.queue.list(state: .available, kind: PipelineJobs.RepositorySetup.kind, limit: 10)
+            #expect(waiting.count == 1, "retry and re-check share the one unfinished setup job")
+        }
+    }
+}

@@ -19,6 +19,20 @@ struct WatchlistController {
         group.get("watchlist/{id}/status", use: status)
         group.patch("watchlist/{id}", use: update)
         group.delete("watchlist/{id}", use: delete)
+        group.post("watchlist/{id}/retry", use: retry)
+        group.post("watchlist/{id}/recheck", use: recheck)
+    }
+
+    /// POST /v1/watchlist/{id}/retry → 202 with the entry, processing again; 409 unless it failed.
+    @Sendable func retry(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let entry = try await service.restart(context.parameters.get("id"), for: try context.requireCaller(), retry: true)
+        return try JSONResponse.make(.accepted, EntryResponse(entry))
+    }
+
+    /// POST /v1/watchlist/{id}/recheck → 202 with the entry; a ready one stays ready, `refreshing`. 409 when failed.
+    @Sendable func recheck(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let entry = try await service.restart(context.parameters.get("id"), for: try context.requireCaller(), retry: false)
+        return try JSONResponse.make(.accepted, EntryResponse(entry))
     }
 
     /// POST /v1/watchlist {repo_url, alerts?, notes?, token?} → 202 (new) or 200 (already watched), with Location.

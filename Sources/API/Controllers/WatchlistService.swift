@@ -65,6 +65,33 @@ struct WatchlistService: Sendable {
         }
     }
 
+    /// `POST …/retry` (a failed repository starts over) or `…/recheck` (look again now): the state change
+    /// and the `repository-setup` job in one transaction; the job is unique per repository, so asking
+    /// twice enqueues once. 409 when the state does not allow it.
+    func restart(_ id: String?, for caller: Caller, retry: Bool) async throws -> EntryWithRepository {
+        let entry = try await entry(id, for: caller)
+        let repositoryID = entry.repository.id
+        let outcome = try await store.transaction { [queue] tx -> RestartOutcome? in
+            let now = Date()
+            let outcome = retry ? try await tx.retryRepository(id: repositoryID, now: now) : try await tx.recheckRepository(id: repositoryID, now: now)
+            if case .restarted = outcome {
+                let setup = PipelineJobs.RepositorySetup(repositoryID: repositoryID)
+                try await queue.enqueue(setup, options: setup.options, in: tx)
+            }
+            return outcome
+        }
+        switch outcome {
+        case .refused(let state)?:
+            throw APIError(.conflict, code: retry ? "not_failed" : "failed",
+                           retry ? "only a failed repository can be retried; this one is \(state.status.rawValue)"
+                                 : "a failed repository is retried, not re-checked: POST …/retry")
+        case .restarted?:
+            return try await self.entry(entry.entry.id.lowercased, for: caller)
+        case nil:
+            throw APIError.notFound("no watchlist entry with id \(entry.entry.id.lowercased)")
+        }
+    }
+
     /// A token is 1–4096 visible ASCII characters; refused when no key is configured to seal it.
     func validToken(_ token: String?) throws -> String? {
         guard let token else { return nil }
