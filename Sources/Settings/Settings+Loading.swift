@@ -225,6 +225,16 @@ extension Settings {
         if let tokenKey, Data(base64Encoded: tokenKey)?.count != 32 {
             throw SettingsError("secrets.token_key (from \(merged["secrets.token_key"]!.source)) must be the base64 of exactly 32 bytes (openssl rand -base64 32)")
         }
+        let scorecardCommand = try string("scorecard.command")
+        guard !scorecardCommand.isEmpty else {
+            throw SettingsError("scorecard.command (from \(merged["scorecard.command"]!.source)) must not be empty")
+        }
+        let githubToken = try string("scorecard.github_token")
+        let recheckInterval = try duration("recheck.interval")
+        let recheckMinimum = try duration("recheck.min_interval")
+        guard recheckMinimum <= recheckInterval else {
+            throw SettingsError("recheck.min_interval (\(recheckMinimum)) must not exceed recheck.interval (\(recheckInterval))")
+        }
         return Settings(
             httpHost: host,
             httpPort: try integer("http.port"),
@@ -261,7 +271,11 @@ extension Settings {
                 timeout: try duration("git.timeout"),
                 maxCloneBytes: Int64(try integer("git.max_clone_mib")) * 1_048_576,
                 cacheBudgetBytes: Int64(try integer("git.clone_cache_mib")) * 1_048_576),
-            tokenKey: tokenKey)
+            tokenKey: tokenKey,
+            scorecard: Scorecard(
+                command: scorecardCommand, arguments: list("scorecard.args"), githubToken: githubToken.isEmpty ? nil : githubToken,
+                timeout: try duration("scorecard.timeout"), cacheTTL: try duration("scorecard.cache_ttl")),
+            recheck: Recheck(interval: recheckInterval, minimumInterval: recheckMinimum))
     }
 
     static func split(_ text: String) -> [String] {

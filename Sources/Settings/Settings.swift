@@ -34,6 +34,23 @@ public struct Settings: Sendable, Equatable {
     public var git: Git
     /// Base64 AES-256 key for repository tokens; nil when not configured (see ``tokenKeyFile``).
     public var tokenKey: String?
+    public var scorecard: Scorecard
+    public var recheck: Recheck
+
+    /// The health analysis's settings (`scorecard.*`).
+    public struct Scorecard: Sendable, Equatable {
+        public var command: String
+        public var arguments: [String]
+        public var githubToken: String?
+        public var timeout: Duration
+        public var cacheTTL: Duration
+    }
+
+    /// Scheduled re-checks (`recheck.*`).
+    public struct Recheck: Sendable, Equatable {
+        public var interval: Duration
+        public var minimumInterval: Duration
+    }
 
     /// The git ingestion's settings (`git.*`).
     public struct Git: Sendable, Equatable {
