@@ -115,10 +115,14 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // Scorecard: OpenSSF Scorecard's JSON v2 result, the check-to-risk weights and the aggregate.
+        // Scorecard: OpenSSF Scorecard's JSON v2 result, the check-to-risk weights and the aggregate; the tolerant
+        // parser and the runner (the configured scorecard command as a child in its own process group, with caps).
         .target(
             name: "Scorecard",
-            dependencies: [],
+            dependencies: [
+                .product(name: "Subprocess", package: "swift-subprocess"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         // API: the HTTP surface (Hummingbird): routes, authentication, errors, metrics, OpenAPI document.
@@ -243,6 +247,16 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "DomainTests", dependencies: ["Domain"], swiftSettings: swiftSettings),
+        // The parser on real Scorecard outputs (Fixtures/) and the runner against fake `scorecard` scripts.
+        .testTarget(
+            name: "ScorecardTests",
+            dependencies: [
+                "Scorecard",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            resources: [.copy("Fixtures")],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "SettingsTests", dependencies: ["Settings", "Domain"], swiftSettings: swiftSettings),
         .testTarget(
             name: "StoreTests",

@@ -54,6 +54,24 @@ public struct ScorecardReport: Codable, Sendable, Equatable {
 
         enum CodingKeys: String, CodingKey { case name, score, reason, details, documentation }
 
+        /// Reads a check tolerantly: unknown keys are ignored, `details` may be `null` or absent, and `score` may be
+        /// written as an integer or as a float with an integral value (`7` or `7.0`). A fractional score, or one
+        /// outside -1...10, is not a Scorecard check score and is rejected.
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            name = try container.decode(String.self, forKey: .name)
+            let number = try container.decode(Double.self, forKey: .score)
+            guard number.rounded() == number, number >= -1, number <= 10 else {
+                throw DecodingError.dataCorruptedError(
+                    forKey: .score, in: container,
+                    debugDescription: "a check score is an integer from -1 to 10, found \(number)")
+            }
+            score = Int(number)
+            reason = try container.decode(String.self, forKey: .reason)
+            details = try container.decodeIfPresent([String].self, forKey: .details)
+            documentation = try container.decode(Documentation.self, forKey: .documentation)
+        }
+
         public func encode(to encoder: any Encoder) throws {
             var container = encoder.container(keyedBy: CodingKeys.self)
             try container.encode(details, forKey: .details)  // nil → null, as the official CLI writes it
@@ -86,6 +104,18 @@ public struct ScorecardReport: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey { case date, repo, scorecard, score, checks, metadata }
+
+    /// Reads a report tolerantly: unknown keys are ignored, `metadata` may be `null` or absent, and `score` may be
+    /// an integer or a float. Prefer ``parse(_:)``, which also tells bad JSON from a wrong shape.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        date = try container.decode(String.self, forKey: .date)
+        repo = try container.decode(Repository.self, forKey: .repo)
+        scorecard = try container.decode(Tool.self, forKey: .scorecard)
+        score = try container.decode(Double.self, forKey: .score)
+        checks = try container.decode([Check].self, forKey: .checks)
+        metadata = try container.decodeIfPresent([String].self, forKey: .metadata)
+    }
 
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
