@@ -125,6 +125,15 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Analysis: the health-analysis handler: Scorecard (cached by head, command and version), then the health report.
+        .target(
+            name: "Analysis",
+            dependencies: [
+                "Domain", "Store", "Queue", "Ingestion", "Scorecard",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // API: the HTTP surface (Hummingbird): routes, authentication, errors, metrics, OpenAPI document.
         .target(
             name: "API",
@@ -145,7 +154,7 @@ let package = Package(
         .target(
             name: "CLI",
             dependencies: [
-                "Domain", "Settings", "Store", "Queue", "API", "Ingestion", "GitTransport", "GitHistory",
+                "Domain", "Settings", "Store", "Queue", "API", "Ingestion", "GitTransport", "GitHistory", "Scorecard", "Analysis",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),

@@ -167,6 +167,35 @@ enum OpenAPIDocument {
             }
           }
         },
+        "/v1/repositories/{id}/health": {
+          "parameters": [{"$ref": "#/components/parameters/RepositoryID"}],
+          "get": {
+            "operationId": "repositoryHealth",
+            "summary": "The latest health report: overall score with its components, activity, Scorecard result",
+            "responses": {
+              "200": {"description": "The report", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/HealthReport"}}}},
+              "401": {"$ref": "#/components/responses/Unauthorized"},
+              "404": {"$ref": "#/components/responses/NotFound"}
+            }
+          }
+        },
+        "/v1/repositories/{id}/health/history": {
+          "parameters": [{"$ref": "#/components/parameters/RepositoryID"}],
+          "get": {
+            "operationId": "repositoryHealthHistory",
+            "summary": "Every health report of a watched repository, newest first",
+            "parameters": [
+              {"name": "limit", "in": "query", "required": false, "schema": {"type": "integer", "minimum": 1, "maximum": 200}},
+              {"name": "cursor", "in": "query", "required": false, "description": "next_cursor of the previous page", "schema": {"type": "string", "format": "uuid"}}
+            ],
+            "responses": {
+              "200": {"description": "One page", "content": {"application/json": {"schema": {"type": "object", "required": ["items", "next_cursor"], "properties": {"items": {"type": "array", "items": {"$ref": "#/components/schemas/HealthReport"}}, "next_cursor": {"type": ["string", "null"]}}}}}},
+              "400": {"$ref": "#/components/responses/BadRequest"},
+              "401": {"$ref": "#/components/responses/Unauthorized"},
+              "404": {"$ref": "#/components/responses/NotFound"}
+            }
+          }
+        },
         "/v1/repositories/{id}/commits": {
           "parameters": [{"$ref": "#/components/parameters/RepositoryID"}],
           "get": {
@@ -404,7 +433,7 @@ enum OpenAPIDocument {
           },
           "Entry": {
             "type": "object",
-            "required": ["id", "repository_id", "repo_url", "host", "owner", "name", "user", "status", "stage", "progress", "refreshing", "processing_started_at", "processing_completed_at", "last_error", "failure_reason", "attempts", "private", "head_commit", "default_branch", "next_check_at", "alerts", "notes", "created_at", "updated_at"],
+            "required": ["id", "repository_id", "repo_url", "host", "owner", "name", "user", "status", "stage", "progress", "refreshing", "processing_started_at", "processing_completed_at", "last_error", "failure_reason", "attempts", "private", "health_score", "last_checked_at", "head_commit", "default_branch", "next_check_at", "alerts", "notes", "created_at", "updated_at"],
             "properties": {
               "id": {"type": "string", "format": "uuid"},
               "repository_id": {"type": "string", "format": "uuid"},
@@ -423,6 +452,8 @@ enum OpenAPIDocument {
               "failure_reason": {"$ref": "#/components/schemas/FailureReason"},
               "attempts": {"type": "integer", "minimum": 0, "description": "Attempts the current (or last) stage took"},
               "private": {"type": "boolean", "description": "Read with the caller's token: nobody else's entry shares this repository"},
+              "health_score": {"type": ["number", "null"], "minimum": 0, "maximum": 100, "description": "The latest health report's overall score"},
+              "last_checked_at": {"$ref": "#/components/schemas/NullableTimestamp"},
               "head_commit": {"type": ["string", "null"]},
               "default_branch": {"type": ["string", "null"]},
               "next_check_at": {"$ref": "#/components/schemas/NullableTimestamp"},
@@ -441,7 +472,7 @@ enum OpenAPIDocument {
           },
           "EntryStatus": {
             "type": "object",
-            "required": ["id", "repository_id", "repo_url", "status", "stage", "progress", "refreshing", "processing_started_at", "processing_completed_at", "last_error", "failure_reason", "attempts", "head_commit"],
+            "required": ["id", "repository_id", "repo_url", "status", "stage", "progress", "refreshing", "processing_started_at", "processing_completed_at", "last_error", "failure_reason", "attempts", "health_score", "last_checked_at", "head_commit"],
             "properties": {
               "id": {"type": "string", "format": "uuid"},
               "repository_id": {"type": "string", "format": "uuid"},
@@ -455,6 +486,8 @@ enum OpenAPIDocument {
               "last_error": {"type": ["string", "null"]},
               "failure_reason": {"$ref": "#/components/schemas/FailureReason"},
               "attempts": {"type": "integer", "minimum": 0},
+              "health_score": {"type": ["number", "null"], "minimum": 0, "maximum": 100},
+              "last_checked_at": {"$ref": "#/components/schemas/NullableTimestamp"},
               "head_commit": {"type": ["string", "null"]}
             }
           },
@@ -478,6 +511,23 @@ enum OpenAPIDocument {
               "window_empty": {"type": "boolean", "description": "No commit inside the window: the clone holds the newest commit alone"},
               "complete": {"type": "boolean", "description": "The backfill stored the whole window up to the current head"},
               "head_commit": {"type": ["string", "null"]}
+            }
+          },
+          "HealthReport": {
+            "type": "object",
+            "required": ["id", "repository_id", "head_commit", "health_score", "confidence", "health", "activity", "scorecard", "scorecard_errored_checks", "created_at"],
+            "properties": {
+              "id": {"type": "string", "format": "uuid"},
+              "repository_id": {"type": "string", "format": "uuid"},
+              "head_commit": {"type": "string"},
+              "health_score": {"type": "number", "minimum": 0, "maximum": 100, "description": "Weighted mix of the Scorecard aggregate and activity signals (README, Health analysis)"},
+              "confidence": {"type": "number", "minimum": 0, "maximum": 1, "description": "Share of the weight whose signal was measured"},
+              "health": {"type": "object", "description": "score, confidence, components (signal, value, normalized, weight) and missing signals"},
+              "activity": {"type": "object", "description": "The activity metrics of the window at the time of the report"},
+              "scorecard": {"type": ["object", "null"], "description": "The Scorecard JSON v2 result for this head, as the command printed it"},
+              "scorecard_version": {"type": "string"},
+              "scorecard_errored_checks": {"type": "array", "items": {"type": "string"}},
+              "created_at": {"$ref": "#/components/schemas/Timestamp"}
             }
           },
           "Commit": {
@@ -529,7 +579,7 @@ enum OpenAPIDocument {
               "processing_completed_at": {"$ref": "#/components/schemas/NullableTimestamp"},
               "package": {
                 "type": "object",
-                "required": ["repository_id", "repo_url", "host", "owner", "name", "stage", "progress", "last_error", "head_commit", "default_branch"],
+                "required": ["repository_id", "repo_url", "host", "owner", "name", "stage", "progress", "last_error", "head_commit", "default_branch", "health_score", "last_checked_at"],
                 "properties": {
                   "repository_id": {"type": "string", "format": "uuid"},
                   "repo_url": {"type": "string"},
@@ -540,7 +590,9 @@ enum OpenAPIDocument {
                   "progress": {"type": "integer", "minimum": 0, "maximum": 100},
                   "last_error": {"type": ["string", "null"]},
                   "head_commit": {"type": ["string", "null"]},
-                  "default_branch": {"type": ["string", "null"]}
+                  "default_branch": {"type": ["string", "null"]},
+                  "health_score": {"type": ["number", "null"], "minimum": 0, "maximum": 100},
+                  "last_checked_at": {"$ref": "#/components/schemas/NullableTimestamp"}
                 }
               },
               "user_watchlists": {

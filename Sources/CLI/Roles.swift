@@ -1,3 +1,4 @@
+import Analysis
 import Foundation
 import GitHistory
 import GitTransport
@@ -5,6 +6,7 @@ import Ingestion
 import Logging
 import Prometheus
 import Queue
+import Scorecard
 import ServiceLifecycle
 import Settings
 import Store
@@ -30,15 +32,36 @@ struct BackgroundRoles {
             metrics: QueueMetrics(registry: registry)))
     }
 
-    /// The handlers this binary has: the built-in ones and the pipeline's. `health-analysis` joins with the analysis stage.
+    /// The handlers this binary has: the built-in ones and the pipeline's.
     static func registry(settings: Settings, tokens: TokenCipher?, logger: Logger) -> JobRegistry {
         var registry = JobRegistry()
         registry.register(NoopHandler())
         registry.register(ProbeHandler())
         registry.register(PruneJobsHandler(maxAge: settings.jobs.retentionAge, keep: settings.jobs.retentionCount), timeout: .seconds(600))
-        ingestion(settings: settings, tokens: tokens, logger: logger)
-            .register(into: &registry, timeout: settings.git.timeout * 3)
+        let ingestion = ingestion(settings: settings, tokens: tokens, logger: logger)
+        ingestion.register(into: &registry, timeout: settings.git.timeout * 3)
+        let scorecard = settings.scorecard
+        registry.register(
+            HealthAnalysisHandler(ingestion: ingestion, runner: scorecardRunner(settings: settings, logger: logger), cacheTTL: scorecard.cacheTTL),
+            // The run's own limit, plus a clone on a host that has none.
+            timeout: scorecard.timeout + settings.git.timeout)
         return registry
+    }
+
+    /// The Scorecard command as configured. A bare name is looked up beside this binary first (where
+    /// `swift build` puts the bundled `repowatch-scorecard`), then on `PATH`.
+    static func scorecardRunner(settings: Settings, logger: Logger) -> ScorecardRunner {
+        let scorecard = settings.scorecard
+        var command = scorecard.command
+        if !command.contains("/") {
+            let beside = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+                .appendingPathComponent(command).path
+            if FileManager.default.isExecutableFile(atPath: beside) { command = beside }
+        }
+        return ScorecardRunner(
+            command: command, arguments: scorecard.arguments,
+            environment: scorecard.githubToken.map { ["GITHUB_AUTH_TOKEN": $0] } ?? [:],
+            timeout: scorecard.timeout, logger: logger)
     }
 
     /// The git ingestion stages as configured (`git.*`).
@@ -52,7 +75,9 @@ struct BackgroundRoles {
                 // Only proxy and CA-bundle variables pass (GitClient.passableEnvironmentKeys); nothing else of ours reaches git.
                 environment: ProcessInfo.processInfo.environment, logger: logger),
             history: HistoryReaders.preferred(gitExecutable: git.executable),
-            window: git.historyWindow, maxCommits: git.maxCommits, tokens: tokens)
+            window: git.historyWindow, maxCommits: git.maxCommits, tokens: tokens,
+            schedule: CheckSchedule(
+                interval: settings.recheck.interval, minimumInterval: settings.recheck.minimumInterval, window: git.historyWindow))
     }
 
     /// - Throws: a configuration error when `jobs.prune_schedule` does not parse.

@@ -14,12 +14,17 @@ public struct Repository: Sendable, Equatable {
     public var failureReason: String?
     /// Read with a user's token: private to that user.
     public var isPrivate: Bool
+    /// The latest health report's overall score (0–100), nil before the first.
+    public var healthScore: Double?
+    /// When the last check (first run or re-check) completed.
+    public var lastCheckedAt: Date?
     public var createdAt: Date
     public var updatedAt: Date
 
     public init(
         id: UUID, url: RepositoryURL, state: ProcessingState, headCommit: String? = nil, defaultBranch: String? = nil,
-        nextCheckAt: Date? = nil, attempts: Int = 0, failureReason: String? = nil, isPrivate: Bool = false, createdAt: Date, updatedAt: Date
+        nextCheckAt: Date? = nil, attempts: Int = 0, failureReason: String? = nil, isPrivate: Bool = false, healthScore: Double? = nil,
+        lastCheckedAt: Date? = nil, createdAt: Date, updatedAt: Date
     ) {
         self.id = id
         self.url = url
@@ -30,6 +35,8 @@ public struct Repository: Sendable, Equatable {
         self.attempts = attempts
         self.failureReason = failureReason
         self.isPrivate = isPrivate
+        self.healthScore = healthScore
+        self.lastCheckedAt = lastCheckedAt
         self.createdAt = createdAt
         self.updatedAt = updatedAt
     }

@@ -43,6 +43,8 @@ struct CommitBackfillHandler: JobHandler {
         }
         try await store.transaction { tx in
             try await tx.completeBackfill(ofRepository: id, head: head, windowStart: windowStart, keep: ingestion.maxCommits, now: ingestion.clock())
+            // Ready now if the analysis of this head finished first.
+            try await tx.completeIfDone(repository: id, schedule: ingestion.schedule, now: ingestion.clock())
             try await context.complete(in: tx)
         }
         context.logger.info("backfill done", metadata: [

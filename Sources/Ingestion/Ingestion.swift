@@ -19,11 +19,13 @@ public struct Ingestion: Sendable {
     public var tokens: TokenCipher?
     /// Commits read and stored per transaction (and per progress report).
     public var batchSize: Int
+    /// When a completed check schedules the next one, and the window of the report's activity.
+    public var schedule: CheckSchedule
     public var clock: @Sendable () -> Date
 
     public init(
         cache: CloneCache, git: GitClient, history: any HistoryReader, window: Duration, maxCommits: Int, tokens: TokenCipher?,
-        batchSize: Int = 500, clock: @escaping @Sendable () -> Date = { Date() }
+        batchSize: Int = 500, schedule: CheckSchedule? = nil, clock: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.cache = cache
         self.git = git
@@ -32,6 +34,7 @@ public struct Ingestion: Sendable {
         self.maxCommits = maxCommits
         self.tokens = tokens
         self.batchSize = batchSize
+        self.schedule = schedule ?? CheckSchedule(interval: .seconds(86_400), minimumInterval: .seconds(3600), window: window)
         self.clock = clock
     }
 
@@ -46,7 +49,7 @@ public struct Ingestion: Sendable {
     func windowStart(at now: Date) -> Date { now.addingTimeInterval(-window.seconds) }
 
     /// The remote to fetch from, with the repository's token opened for this one use.
-    func remote(for work: RepositoryWork) throws -> GitRemote {
+    public func remote(for work: RepositoryWork) throws -> GitRemote {
         var token: String?
         if let sealed = work.sealedToken {
             guard let tokens else {
@@ -63,7 +66,7 @@ public struct Ingestion: Sendable {
 
     /// Makes sure `directory` holds a clone of the repository, current as of now: fetches into a
     /// cached clone, or clones afresh when there is none (or the cached one is broken).
-    func refreshClone(_ remote: GitRemote, in directory: URL, now: Date, logger: Logger) async throws -> CloneState {
+    public func refreshClone(_ remote: GitRemote, in directory: URL, now: Date, logger: Logger) async throws -> CloneState {
         let since = windowStart(at: now)
         if Self.isClone(directory) {
             do {
@@ -88,14 +91,16 @@ public struct Ingestion: Sendable {
         }
     }
 
-    struct CloneState: Sendable {
-        var head: String
-        var branch: String
-        var windowEmpty: Bool
-        var fetched: Bool
+    /// What a clone or fetch left in the cache.
+    public struct CloneState: Sendable {
+        public var head: String
+        public var branch: String
+        public var windowEmpty: Bool
+        public var fetched: Bool
     }
 
-    static func isClone(_ directory: URL) -> Bool {
+    /// True when `directory` holds a clone (its `.git/HEAD` exists).
+    public static func isClone(_ directory: URL) -> Bool {
         FileManager.default.fileExists(atPath: directory.appendingPathComponent(".git/HEAD").path)
     }
 

@@ -57,7 +57,7 @@ extension SQLExecutor {
             """)
     }
 
-    /// What a clone or fetch found. Moves the repository on to `backfilling`.
+    /// What a clone or fetch found. Moves the repository on to `backfilling`; this run's analysis is still to come.
     public func recordClone(
         ofRepository id: UUID, head: String, branch: String, headCommittedAt: Date?, windowEmpty: Bool, mailmap: String?, now: Date
     ) async throws {
@@ -66,7 +66,7 @@ extension SQLExecutor {
         try await setState(next, ofRepository: id, now: now)
         try await execute("""
             UPDATE repositories SET head_commit = \(head), default_branch = \(branch), head_committed_at = \(headCommittedAt),
-                window_empty = \(windowEmpty), mailmap = \(mailmap)
+                window_empty = \(windowEmpty), mailmap = \(mailmap), analyzed_head = NULL
             WHERE id = \(id)
             """)
     }

@@ -136,7 +136,8 @@ extension SQLExecutor {
         """
         r.id AS r_id, r.canonical_url, r.scheme, r.host, r.port, r.owner, r.name, r.status, r.stage, r.progress, r.refreshing,
         r.processing_started_at, r.processing_completed_at, r.last_error, r.head_commit, r.default_branch, r.next_check_at,
-        r.attempts, r.failure_reason, r.private_to, r.created_at AS r_created_at, r.updated_at AS r_updated_at
+        r.attempts, r.failure_reason, r.private_to, r.health_score, r.last_checked_at,
+        r.created_at AS r_created_at, r.updated_at AS r_updated_at
         """
     }
 
@@ -176,7 +177,8 @@ extension SQLExecutor {
             id: try row.require("r_id", row.uuid), url: url, state: state, headCommit: try row.string("head_commit"),
             defaultBranch: try row.string("default_branch"), nextCheckAt: try row.date("next_check_at"),
             attempts: Int(try row.int("attempts") ?? 0), failureReason: try row.string("failure_reason"),
-            isPrivate: try row.uuid("private_to") != nil, createdAt: try row.require("r_created_at", row.date), updatedAt: try row.require("r_updated_at", row.date))
+            isPrivate: try row.uuid("private_to") != nil, healthScore: try row.double("health_score"),
+            lastCheckedAt: try row.date("last_checked_at"), createdAt: try row.require("r_created_at", row.date), updatedAt: try row.require("r_updated_at", row.date))
     }
 
     static func decodeEntry(_ row: any SQLRow) throws -> EntryWithRepository {

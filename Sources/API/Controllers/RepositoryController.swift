@@ -13,6 +13,51 @@ struct RepositoryController {
     func addRoutes(to group: RouterGroup<AppRequestContext>) {
         group.get("repositories/{id}/activity", use: activity)
         group.get("repositories/{id}/commits", use: commits)
+        group.get("repositories/{id}/health", use: health)
+        group.get("repositories/{id}/health/history", use: healthHistory)
+    }
+
+    /// GET /v1/repositories/{id}/health — the latest health report (404 `no_report` before the first).
+    @Sendable func health(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let caller = try context.requireCaller()
+        let id = try repositoryID(context)
+        let report = try await store.read { db -> HealthReportRecord?? in
+            guard try await db.canSee(repository: id, caller: caller) else { return nil }
+            return .some(try await db.latestHealthReport(repository: id))
+        }
+        guard let report else { throw APIError.notFound("no repository with id \(id.lowercased)") }
+        guard let report else {
+            throw APIError(.notFound, code: "no_report", "no health report yet: the repository is still being processed, or failed")
+        }
+        return JSONResponse.make(.ok, data: try Self.reportBody(report))
+    }
+
+    /// GET /v1/repositories/{id}/health/history?limit=&cursor= — every report, newest first.
+    @Sendable func healthHistory(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let caller = try context.requireCaller()
+        let id = try repositoryID(context)
+        let limit = try Paging.limit(request, settings: settings)
+        let cursor = try Paging.cursor(request) { UUID(uuidString: $0) }
+        let rows = try await store.read { db -> [HealthReportRecord]? in
+            guard try await db.canSee(repository: id, caller: caller) else { return nil }
+            return try await db.healthReports(repository: id, before: cursor, limit: limit + 1)
+        }
+        guard let rows else { throw APIError.notFound("no repository with id \(id.lowercased)") }
+        let (items, next) = Paging.page(rows, limit: limit) { $0.id.lowercased }
+        var body: [String: Any] = ["items": try items.map { try JSONSerialization.jsonObject(with: try Self.reportBody($0)) }]
+        body["next_cursor"] = next ?? NSNull()
+        return JSONResponse.make(.ok, data: try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys, .withoutEscapingSlashes]))
+    }
+
+    /// The stored report with its id, repository, score and time.
+    static func reportBody(_ report: HealthReportRecord) throws -> Data {
+        var object = (try JSONSerialization.jsonObject(with: Data(report.reportJSON.utf8)) as? [String: Any]) ?? [:]
+        object["id"] = report.id.lowercased
+        object["repository_id"] = report.repositoryID.lowercased
+        object["health_score"] = report.healthScore
+        object["confidence"] = report.confidence
+        object["created_at"] = Timestamp.format(report.createdAt)
+        return try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
     }
 
     /// GET /v1/repositories/{id}/activity — metrics computed from the stored commits of the window.

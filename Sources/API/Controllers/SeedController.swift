@@ -67,6 +67,9 @@ struct SeedController {
         @NullEncodable var last_error: String?
         @NullEncodable var head_commit: String?
         @NullEncodable var default_branch: String?
+        /// The latest health report's overall score (0–100).
+        @NullEncodable var health_score: Double?
+        @NullEncodable var last_checked_at: Date?
     }
 
     struct UserWatchlistResponse: Encodable {
@@ -102,7 +105,7 @@ struct SeedController {
                 repository_id: repository.id.lowercased, repo_url: repository.url.canonical, host: repository.url.hostWithPort,
                 owner: repository.url.owner, name: repository.url.name, stage: repository.state.stage.rawValue,
                 progress: repository.state.progress, last_error: repository.state.lastError, head_commit: repository.headCommit,
-                default_branch: repository.defaultBranch),
+                default_branch: repository.defaultBranch, health_score: repository.healthScore, last_checked_at: repository.lastCheckedAt),
             user_watchlists: watchers.map {
                 UserWatchlistResponse(
                     watchlist_id: $0.entry.id.lowercased, user: $0.userName,

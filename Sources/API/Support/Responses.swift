@@ -23,6 +23,8 @@ struct EntryResponse: Encodable {
     @NullEncodable var failure_reason: String?
     let attempts: Int
     let `private`: Bool
+    @NullEncodable var health_score: Double?
+    @NullEncodable var last_checked_at: Date?
     @NullEncodable var head_commit: String?
     @NullEncodable var default_branch: String?
     @NullEncodable var next_check_at: Date?
@@ -50,6 +52,8 @@ struct EntryResponse: Encodable {
         failure_reason = r.failureReason
         attempts = r.attempts
         `private` = r.isPrivate
+        health_score = r.healthScore
+        last_checked_at = r.lastCheckedAt
         head_commit = r.headCommit
         default_branch = r.defaultBranch
         next_check_at = r.nextCheckAt
@@ -74,6 +78,8 @@ struct StatusResponse: Encodable {
     @NullEncodable var last_error: String?
     @NullEncodable var failure_reason: String?
     let attempts: Int
+    @NullEncodable var health_score: Double?
+    @NullEncodable var last_checked_at: Date?
     @NullEncodable var head_commit: String?
 
     init(_ e: EntryWithRepository) {
@@ -90,6 +96,8 @@ struct StatusResponse: Encodable {
         last_error = r.state.lastError
         failure_reason = r.failureReason
         attempts = r.attempts
+        health_score = r.healthScore
+        last_checked_at = r.lastCheckedAt
         head_commit = r.headCommit
     }
 }

@@ -6,6 +6,7 @@ import Logging
 /// Column types are written as placeholders that each engine spells its own way:
 /// `{uuid}` (uuid / TEXT), `{timestamp}` (timestamptz / INTEGER microseconds since 1970),
 /// `{json}` (json, kept as sent / TEXT), `{jsonb}` (jsonb / TEXT), `{bool}` (boolean / INTEGER), `{bigint}` (bigint / INTEGER),
+/// `{double}` (double precision / REAL),
 /// `{serial}` (identity / INTEGER PRIMARY KEY, SQLite's rowid), `{fillfactor}` (storage options / nothing).
 public struct Migration: Sendable {
     public let version: Int
@@ -29,6 +30,7 @@ public struct Migration: Sendable {
             ("{json}", "TEXT", "json"),
             ("{bool}", "INTEGER", "boolean"),
             ("{bigint}", "INTEGER", "bigint"),
+            ("{double}", "REAL", "double precision"),
             ("{serial}", "INTEGER", "bigint GENERATED ALWAYS AS IDENTITY"),
             // Job rows are updated in place several times; free space on each page keeps those updates HOT,
             // and vacuum runs early on a table whose rows churn (QUEUE-NOTES: River#59, pg-boss#202).
@@ -221,6 +223,47 @@ public enum Migrations {
             """,
             "CREATE TRIGGER repositories_status_changed AFTER UPDATE OR DELETE ON repositories FOR EACH ROW EXECUTE FUNCTION repowatch_notify_status()",
             "CREATE TRIGGER watchlist_entries_deleted AFTER DELETE ON watchlist_entries FOR EACH ROW EXECUTE FUNCTION repowatch_notify_status()",
+        ]),
+        Migration(version: 4, name: "health analysis: Scorecard results, health reports, re-check schedule", statements: [
+            // Scorecard results, the cache: one row per run, found by (repository, head, command key) and fresh
+            // until expires_at. The command key names the command, its version and the checks asked for.
+            """
+            CREATE TABLE scorecard_results (
+                id {serial} PRIMARY KEY,
+                repository_id {uuid} NOT NULL REFERENCES repositories(id) ON DELETE CASCADE,
+                head_commit TEXT NOT NULL,
+                command_key TEXT NOT NULL,
+                scorecard_version TEXT NOT NULL,
+                report {json} NOT NULL,
+                aggregate {double},
+                errored_checks {json} NOT NULL,
+                exit_code INTEGER NOT NULL,
+                duration_ms {bigint} NOT NULL,
+                created_at {timestamp} NOT NULL,
+                expires_at {timestamp} NOT NULL
+            )
+            """,
+            "CREATE INDEX scorecard_results_lookup ON scorecard_results (repository_id, head_commit, command_key, expires_at)",
+            // One health report per completed check, kept as history.
+            """
+            CREATE TABLE health_reports (
+                id {uuid} PRIMARY KEY,
+                repository_id {uuid} NOT NULL REFERENCES repositories(id) ON DELETE CASCADE,
+                head_commit TEXT NOT NULL,
+                scorecard_version TEXT,
+                health_score {double} NOT NULL,
+                confidence {double} NOT NULL,
+                report {json} NOT NULL,
+                created_at {timestamp} NOT NULL
+            )
+            """,
+            "CREATE INDEX health_reports_repository ON health_reports (repository_id, created_at DESC, id DESC)",
+            // The head whose analysis is done: the repository is ready when it and backfilled_head are the head.
+            "ALTER TABLE repositories ADD COLUMN analyzed_head TEXT",
+            "ALTER TABLE repositories ADD COLUMN health_score {double}",
+            "ALTER TABLE repositories ADD COLUMN last_checked_at {timestamp}",
+            // An entry may ask for more frequent re-checks than recheck.interval (seconds; NULL: the default).
+            "ALTER TABLE watchlist_entries ADD COLUMN check_interval_seconds INTEGER",
         ]),
     ]
 

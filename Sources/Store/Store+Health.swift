@@ -1,0 +1,207 @@
+import Domain
+import Foundation
+
+/// A Scorecard result as cached: the JSON the command printed, and what the report needs of it.
+public struct StoredScorecard: Sendable, Equatable {
+    public var headCommit: String
+    public var commandKey: String
+    public var version: String
+    /// The command's JSON v2 output, as printed.
+    public var reportJSON: String
+    /// The aggregate recomputed from the checks (nil: no conclusive check).
+    public var aggregate: Double?
+    /// Checks that errored (score -1, reason `internal error: …`).
+    public var erroredChecks: [String]
+    public var exitCode: Int
+    public var createdAt: Date
+    public var expiresAt: Date
+
+    public init(
+        headCommit: String, commandKey: String, version: String, reportJSON: String, aggregate: Double?, erroredChecks: [String],
+        exitCode: Int, createdAt: Date, expiresAt: Date
+    ) {
+        self.headCommit = headCommit
+        self.commandKey = commandKey
+        self.version = version
+        self.reportJSON = reportJSON
+        self.aggregate = aggregate
+        self.erroredChecks = erroredChecks
+        self.exitCode = exitCode
+        self.createdAt = createdAt
+        self.expiresAt = expiresAt
+    }
+}
+
+/// One health report, as kept in the history.
+public struct HealthReportRecord: Sendable, Equatable {
+    public var id: UUID
+    public var repositoryID: UUID
+    public var headCommit: String
+    public var scorecardVersion: String?
+    public var healthScore: Double
+    public var confidence: Double
+    /// `{head_commit, health, activity, scorecard, scorecard_errored_checks, …}` as JSON text.
+    public var reportJSON: String
+    public var createdAt: Date
+}
+
+/// When a repository is looked at again.
+public struct CheckSchedule: Sendable, Equatable {
+    /// `recheck.interval`: the default between two checks.
+    public var interval: Duration
+    /// `recheck.min_interval`: the shortest an entry may ask for.
+    public var minimumInterval: Duration
+    /// The history window (`git.history_window`), for the activity in the report.
+    public var window: Duration
+    /// ±share of the interval, so repositories added together are not all re-checked together.
+    public var jitter: Double
+
+    public init(interval: Duration, minimumInterval: Duration, window: Duration, jitter: Double = 0.1) {
+        self.interval = interval
+        self.minimumInterval = minimumInterval
+        self.window = window
+        self.jitter = jitter
+    }
+}
+
+extension SQLExecutor {
+    // MARK: Scorecard cache
+
+    /// A cached result for this head and command that has not expired.
+    public func freshScorecard(repository id: UUID, head: String, commandKey: String, now: Date) async throws -> StoredScorecard? {
+        try await first("""
+            SELECT \(raw: Self.scorecardColumns) FROM scorecard_results
+            WHERE repository_id = \(id) AND head_commit = \(head) AND command_key = \(commandKey) AND expires_at > \(now)
+            ORDER BY created_at DESC LIMIT 1
+            """).map(Self.decodeScorecard)
+    }
+
+    /// The newest result for this head, whatever the command (what the report shows).
+    public func latestScorecard(repository id: UUID, head: String) async throws -> StoredScorecard? {
+        try await first("""
+            SELECT \(raw: Self.scorecardColumns) FROM scorecard_results
+            WHERE repository_id = \(id) AND head_commit = \(head) ORDER BY created_at DESC LIMIT 1
+            """).map(Self.decodeScorecard)
+    }
+
+    public func storeScorecard(_ result: StoredScorecard, repository id: UUID, durationMilliseconds: Int64) async throws {
+        let errored = String(decoding: try JSONEncoder().encode(result.erroredChecks), as: UTF8.self)
+        try await execute("""
+            INSERT INTO scorecard_results (repository_id, head_commit, command_key, scorecard_version, report, aggregate, errored_checks,
+                exit_code, duration_ms, created_at, expires_at)
+            VALUES (\(id), \(result.headCommit), \(result.commandKey), \(result.version), \(SQLValue.json(result.reportJSON)),
+                \(result.aggregate), \(SQLValue.json(errored)), \(result.exitCode), \(durationMilliseconds), \(result.createdAt),
+                \(result.expiresAt))
+            """)
+    }
+
+    // MARK: Completion
+
+    /// The analysis of `head` is done (its result is cached, or it was found fresh).
+    public func recordAnalysis(ofRepository id: UUID, head: String) async throws {
+        try await execute("UPDATE repositories SET analyzed_head = \(head) WHERE id = \(id)")
+    }
+
+    /// When the backfill and the analysis of the current head have both finished, whichever finished
+    /// second calls this in its completing transaction: the health report is written, the repository
+    /// becomes `ready` (a re-check ends `refreshing`), and its next check is scheduled.
+    /// - Returns: the report, or nil when the other stage is still running.
+    @discardableResult
+    public func completeIfDone(repository id: UUID, schedule: CheckSchedule, now: Date) async throws -> HealthReportRecord? {
+        guard let work = try await repositoryWork(id: id), work.repository.state.isActive,
+            let head = work.repository.headCommit, work.backfilledHead == head
+        else { return nil }
+        guard try await first("SELECT analyzed_head FROM repositories WHERE id = \(id)")?.string("analyzed_head") == head else { return nil }
+
+        let windowStart = now.addingTimeInterval(-schedule.window.seconds)
+        let samples = try await activitySamples(repository: id, since: windowStart)
+        let activity = Activity.compute(
+            commits: samples, lastCommitAt: work.headCommittedAt, mailmap: Mailmap(parsing: work.mailmap ?? ""), windowStart: windowStart, now: now)
+        let scorecard = try await latestScorecard(repository: id, head: head)
+        let health = HealthScore(
+            scorecardAggregate: scorecard?.aggregate, daysSinceLastCommit: activity.daysSinceLastCommit, commits90d: activity.commits90d,
+            activeAuthors90d: activity.activeAuthors90d, busFactor: activity.busFactor)
+        let reportJSON = try Self.reportJSON(head: head, health: health, activity: activity, scorecard: scorecard, now: now)
+        let report = HealthReportRecord(
+            id: UUID.v7(at: now), repositoryID: id, headCommit: head, scorecardVersion: scorecard?.version, healthScore: health.score,
+            confidence: health.confidence, reportJSON: reportJSON, createdAt: now)
+        try await execute("""
+            INSERT INTO health_reports (id, repository_id, head_commit, scorecard_version, health_score, confidence, report, created_at)
+            VALUES (\(report.id), \(id), \(head), \(report.scorecardVersion), \(report.healthScore), \(report.confidence),
+                \(SQLValue.json(reportJSON)), \(now))
+            """)
+
+        let asked = try await first("SELECT MIN(check_interval_seconds) AS seconds FROM watchlist_entries WHERE repository_id = \(id)")?
+            .int("seconds")
+        let interval = max(asked.map { Double($0) } ?? schedule.interval.seconds, schedule.minimumInterval.seconds)
+        let jittered = interval * (1 + Double.random(in: -schedule.jitter...schedule.jitter))
+        try await setState(try work.repository.state.complete(at: now), ofRepository: id, now: now)
+        try await execute("""
+            UPDATE repositories SET health_score = \(health.score), last_checked_at = \(now),
+                next_check_at = \(now.addingTimeInterval(jittered)), failure_reason = NULL
+            WHERE id = \(id)
+            """)
+        return report
+    }
+
+    // MARK: Reports
+
+    public func latestHealthReport(repository id: UUID) async throws -> HealthReportRecord? {
+        try await healthReports(repository: id, before: nil, limit: 1).first
+    }
+
+    /// Reports, newest first, before the cursor (the last page's final report id; ids grow with time).
+    public func healthReports(repository id: UUID, before: UUID?, limit: Int) async throws -> [HealthReportRecord] {
+        var sql: SQL = """
+            SELECT id, repository_id, head_commit, scorecard_version, health_score, confidence, report, created_at
+            FROM health_reports WHERE repository_id = \(id)
+            """
+        if let before { sql = sql + " AND id < \(before)" }
+        sql = sql + " ORDER BY id DESC LIMIT \(limit)"
+        return try await query(sql).map { row in
+            HealthReportRecord(
+                id: try row.require("id", row.uuid), repositoryID: try row.require("repository_id", row.uuid),
+                headCommit: try row.require("head_commit", row.string), scorecardVersion: try row.string("scorecard_version"),
+                healthScore: try row.require("health_score", row.double), confidence: try row.require("confidence", row.double),
+                reportJSON: try row.require("report", row.string), createdAt: try row.require("created_at", row.date))
+        }
+    }
+
+    // MARK: Row mapping
+
+    static var scorecardColumns: String {
+        "head_commit, command_key, scorecard_version, report, aggregate, errored_checks, exit_code, created_at, expires_at"
+    }
+
+    static func decodeScorecard(_ row: any SQLRow) throws -> StoredScorecard {
+        let report = try row.require("report", row.string)
+        let errored = try row.require("errored_checks", row.string)
+        return StoredScorecard(
+            headCommit: try row.require("head_commit", row.string), commandKey: try row.require("command_key", row.string),
+            version: try row.require("scorecard_version", row.string), reportJSON: report, aggregate: try row.double("aggregate"),
+            erroredChecks: (try? JSONDecoder().decode([String].self, from: Data(errored.utf8))) ?? [],
+            exitCode: Int(try row.require("exit_code", row.int)), createdAt: try row.require("created_at", row.date),
+            expiresAt: try row.require("expires_at", row.date))
+    }
+
+    /// The report kept for a check: the health score with its components, the activity, the Scorecard result.
+    static func reportJSON(head: String, health: HealthScore, activity: Activity, scorecard: StoredScorecard?, now: Date) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        encoder.dateEncodingStrategy = .iso8601
+        func object(_ value: some Encodable) throws -> Any { try JSONSerialization.jsonObject(with: try encoder.encode(value)) }
+        var report: [String: Any] = [
+            "head_commit": head,
+            "health": try object(health),
+            "activity": try object(activity),
+            "scorecard": NSNull(),
+            "scorecard_errored_checks": scorecard?.erroredChecks ?? [],
+        ]
+        if let scorecard, let parsed = try? JSONSerialization.jsonObject(with: Data(scorecard.reportJSON.utf8)) {
+            report["scorecard"] = parsed
+            report["scorecard_version"] = scorecard.version
+        }
+        let data = try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys])
+        return String(decoding: data, as: UTF8.self)
+    }
+}
