@@ -243,7 +243,7 @@ let package = Package(
         .testTarget(
             name: "IngestionTests",
             dependencies: [
-                "Ingestion", "GitTransport", "GitHistory", "GitFixtures", "Store", "Queue", "Domain", "TestSupport",
+                "Ingestion", "GitTransport", "GitHistory", "GitFixtures", "Store", "Queue", "Domain", "TestSupport", "Analysis", "Scorecard",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],

@@ -1,3 +1,4 @@
+import Analysis
 import Domain
 import Foundation
 import GitFixtures
@@ -6,6 +7,7 @@ import GitTransport
 import Ingestion
 import Logging
 import Queue
+import Scorecard
 import ServiceLifecycle
 import Store
 import Synchronization
@@ -18,6 +20,8 @@ struct IngestionHarness {
     let store: any Store
     let queue: JobQueue
     let ingestion: Ingestion
+    /// The Scorecard runner of the health-analysis stage, when the test runs it.
+    let scorecard: ScorecardRunner?
     let server: GitHTTPServer
     /// The folder the server serves: `fixtures/<name>` bare repositories.
     let served: URL
@@ -33,6 +37,9 @@ struct IngestionHarness {
         var serverToken: String?
         var gitTimeout: Duration = .seconds(60)
         var batchSize = 250
+        /// When set, the health-analysis stage runs too, with this Scorecard command and arguments.
+        var scorecard: (command: String, arguments: [String], timeout: Duration)?
+        var maxAttempts = 2
     }
 
     static let window: Duration = .seconds(365 * 86_400)
@@ -54,7 +61,8 @@ struct IngestionHarness {
             try await TestDatabase.withStore(engine) { store in
                 let queue = PipelineJobs.withFailureHooks(JobQueue(
                     store: store,
-                    configuration: .init(maxAttempts: 2, retry: RetryPolicy(base: .milliseconds(10), maximum: .milliseconds(50), jitter: 0))))
+                    configuration: .init(
+                        maxAttempts: options.maxAttempts, retry: RetryPolicy(base: .milliseconds(10), maximum: .milliseconds(50), jitter: 0))))
                 let ingestion = Ingestion(
                     cache: CloneCache(root: scratch.appendingPathComponent("clones"), budgetBytes: options.cacheBudgetBytes, logger: logger),
                     git: GitClient(
@@ -63,8 +71,12 @@ struct IngestionHarness {
                     history: HistoryReaders.preferred(),
                     window: window, maxCommits: options.maxCommits, tokens: tokenCipher, batchSize: options.batchSize,
                     clock: { now })
+                let runner = options.scorecard.map {
+                    ScorecardRunner(command: $0.command, arguments: $0.arguments, timeout: $0.timeout, logger: logger)
+                }
                 try await body(IngestionHarness(
-                    store: store, queue: queue, ingestion: ingestion, server: server, served: served, scratch: scratch, logs: logs, now: now))
+                    store: store, queue: queue, ingestion: ingestion, scorecard: runner, server: server, served: served, scratch: scratch,
+                    logs: logs, now: now))
             }
         } catch {
             await server.stop()
@@ -123,10 +135,15 @@ struct IngestionHarness {
     func runWorkers(until condition: @escaping () async throws -> Bool) async throws -> Bool {
         var registry = JobRegistry()
         ingestion.register(into: &registry, timeout: .seconds(300))
+        var concurrency = ["repository-setup": 2, "commit-backfill": 2, "maintenance": 1]
+        if let scorecard {
+            registry.register(HealthAnalysisHandler(ingestion: ingestion, runner: scorecard, cacheTTL: .seconds(86_400)), timeout: .seconds(300))
+            concurrency["health-analysis"] = 2
+        }
         let workers = JobWorkers(
             queue: queue, registry: registry,
             configuration: .init(
-                concurrency: ["repository-setup": 2, "commit-backfill": 2, "maintenance": 1], pollInterval: .milliseconds(50),
+                concurrency: concurrency, pollInterval: .milliseconds(50),
                 rescueInterval: .seconds(1)),
             logger: Logger(label: "workers") { _ in logs.handler })
         let group = ServiceGroup(configuration: .init(services: [.init(service: workers)], logger: TestDatabase.logger))

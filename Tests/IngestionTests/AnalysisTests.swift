@@ -1,0 +1,118 @@
+import Domain
+import Foundation
+import GitFixtures
+import Queue
+import Store
+import TestSupport
+import Testing
+
+/// The health-analysis stage with a Scorecard command that behaves like the official CLI in each of its
+/// ways of ending: the repository becomes `ready` with a health report, or `failed` with the reason
+/// after its retries — and a retry once the command works makes it `ready`.
+@Suite("Health analysis")
+struct AnalysisTests {
+    static let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("ScorecardTests/Fixtures/example-1-github.com-ossf-scorecard.json")
+
+    /// A fake `scorecard`: `version` answers like the official CLI; a run behaves by the repository's name
+    /// (exit 1 silent, garbage, the v5.4 "Skipping" case, a hang), unless the file `fixed` exists in its folder.
+    static func fakeScorecard(in folder: URL) throws -> String {
+        let path = folder.appendingPathComponent("scorecard").path
+        let script = """
+            #!/bin/sh
+            if [ "$1" = version ]; then echo "Version: v5.5.0-fake"; exit 0; fi
+            repo=""
+            for argument in "$@"; do case "$argument" in --repo=*) repo="${argument#--repo=}";; esac; done
+            if [ ! -f "\(folder.path)/fixed" ]; then
+              case "$repo" in
+                *exit-one*) echo "Error: invalid flags" >&2; exit 1;;
+                *garbage*) echo "this is not json"; exit 0;;
+                *skipping*) echo "Skipping $repo: repo not accessible" >&2; exit 0;;
+                *hanging*) sleep 600; exit 0;;
+              esac
+            fi
+            cat "\(fixture.path)"
+            """
+        try script.write(toFile: path, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: path)
+        return path
+    }
+
+    static func options(scratch: URL) throws -> IngestionHarness.Options {
+        var options = IngestionHarness.Options()
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        options.scorecard = (try fakeScorecard(in: scratch), ["--repo={repo}", "--local={clone}", "--format=json"], .seconds(3))
+        return options
+    }
+
+    @Test(arguments: Engine.allCases)
+    func aRepositoryBecomesReadyWithAHealthReport(engine: Engine) async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("fake-scorecard-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try await IngestionHarness.with(engine, try Self.options(scratch: folder)) { h in
+            _ = try await h.serve("healthy", commits: 300, span: h.now.addingTimeInterval(-200 * 86_400)...h.now.addingTimeInterval(-3600))
+            let (id, _) = try await h.add("healthy")
+            #expect(try await h.runWorkers { try await h.work(id)?.repository.state.status == .ready }, "\(h.logs.text.suffix(3000))")
+            let repository = try #require(try await h.work(id)?.repository)
+            #expect(repository.state.stage == .done && repository.state.completedAt != nil)
+            let report = try #require(try await h.store.read { try await $0.latestHealthReport(repository: id) })
+            #expect(repository.healthScore == report.healthScore)
+            #expect(report.headCommit == repository.headCommit)
+            #expect(report.scorecardVersion == "v5.5.0-fake")
+            #expect(report.confidence == 1, "every signal was measured")
+            let json = try #require(try JSONSerialization.jsonObject(with: Data(report.reportJSON.utf8)) as? [String: Any])
+            let scorecard = try #require(json["scorecard"] as? [String: Any])
+            #expect((scorecard["checks"] as? [Any])?.count == 18)
+            let activity = try #require(json["activity"] as? [String: Any])
+            #expect(activity["commits_total"] as? Int == 300)
+            let next = try #require(repository.nextCheckAt)
+            #expect(next > h.now.addingTimeInterval(0.89 * 86_400) && next < h.now.addingTimeInterval(1.11 * 86_400), "re-checked in a day ± 10 %")
+        }
+    }
+
+    @Test(arguments: Engine.allCases)
+    func everyWayScorecardCanFailEndsInFailedThenRetryMakesItReady(engine: Engine) async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("fake-scorecard-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try await IngestionHarness.with(engine, try Self.options(scratch: folder)) { h in
+            let cases = [("exit-one", "failed"), ("garbage", "malformed_output"), ("skipping", "skipped"), ("hanging", "timed_out")]
+            var ids: [(UUID, String)] = []
+            for (index, (name, reason)) in cases.enumerated() {
+                _ = try await h.serve(name, commits: 20, span: h.now.addingTimeInterval(-50 * 86_400)...h.now.addingTimeInterval(-60), seed: UInt64(index))
+                ids.append((try await h.add(name).repository, reason))
+            }
+            let failed = try await h.runWorkers {
+                for (id, _) in ids where try await h.work(id)?.repository.state.status != .failed { return false }
+                return true
+            }
+            #expect(failed, "\(h.logs.text.suffix(3000))")
+            for (id, reason) in ids {
+                let work = try #require(try await h.work(id))
+                #expect(work.failureReason == reason)
+                #expect(work.repository.state.lastError?.hasPrefix("analyzing: \(reason): ") == true, "\(work.repository.state.lastError ?? "")")
+                #expect(work.attempts == 2, "\(reason): retried, then given up")
+            }
+            let discarded = try await h.queue.list(state: .discarded, kind: PipelineJobs.HealthAnalysis.kind, limit: 10)
+            #expect(discarded.count == 4 && discarded.allSatisfy { $0.errors.count == 2 })
+
+            // The command is fixed; POST …/retry does this for each.
+            FileManager.default.createFile(atPath: folder.appendingPathComponent("fixed").path, contents: Data())
+            let queue = h.queue
+            for (id, _) in ids {
+                try await h.store.transaction { tx in
+                    #expect(try await tx.retryRepository(id: id, now: Date()) != nil)
+                    let setup = PipelineJobs.RepositorySetup(repositoryID: id)
+                    try await queue.enqueue(setup, options: setup.options, in: tx)
+                }
+            }
+            let ready = try await h.runWorkers {
+                for (id, _) in ids where try await h.work(id)?.repository.state.status != .ready { return false }
+                return true
+            }
+            #expect(ready, "\(h.logs.text.suffix(3000))")
+            for (id, _) in ids {
+                #expect(try await h.store.read { try await $0.latestHealthReport(repository: id) } != nil)
+            }
+        }
+    }
+}
