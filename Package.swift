@@ -138,7 +138,7 @@ let package = Package(
         .target(
             name: "API",
             dependencies: [
-                "Domain", "Store", "Settings", "Queue",
+                "Domain", "Store", "Settings", "Queue", "Analysis",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -33,7 +33,7 @@ public func buildApplication(
     router.add(middleware: MetricsMiddleware(registry: registry))
     router.add(middleware: ErrorMiddleware())
 
-    SystemController(store: store, queue: queue, registry: registry).addRoutes(to: router)
+    SystemController(store: store, queue: queue, registry: registry, settings: settings).addRoutes(to: router)
 
     let service = WatchlistService(store: store, queue: queue, settings: settings, tokens: tokens)
     let auth = AuthMiddleware(store: store, cache: CallerCache(ttl: .seconds(settings.keyCacheSeconds)))

@@ -218,7 +218,7 @@ enum OpenAPIDocument {
             "operationId": "listQueues",
             "summary": "Jobs per queue and state, and how long the oldest due job has waited (admin)",
             "responses": {
-              "200": {"description": "One row per queue", "content": {"application/json": {"schema": {"type": "array", "items": {"$ref": "#/components/schemas/QueueStats"}}}}},
+              "200": {"description": "One row per queue, and the re-check scheduler's health", "content": {"application/json": {"schema": {"type": "object", "required": ["queues", "scheduler"], "properties": {"queues": {"type": "array", "items": {"$ref": "#/components/schemas/QueueStats"}}, "scheduler": {"$ref": "#/components/schemas/SchedulerHealth"}}}}}},
               "401": {"$ref": "#/components/responses/Unauthorized"},
               "403": {"$ref": "#/components/responses/Forbidden"}
             }
@@ -351,6 +351,15 @@ enum OpenAPIDocument {
         },
         "schemas": {
           "JobState": {"type": "string", "enum": ["available", "running", "retryable", "completed", "discarded", "cancelled"]},
+          "SchedulerHealth": {
+            "type": "object", "required": ["status", "last_run_at", "period_seconds", "overdue_repositories"],
+            "properties": {
+              "status": {"type": "string", "enum": ["ok", "late", "never_ran", "idle"], "description": "late: no pass for three periods while repositories are overdue"},
+              "last_run_at": {"$ref": "#/components/schemas/NullableTimestamp"},
+              "period_seconds": {"type": "number"},
+              "overdue_repositories": {"type": "integer", "minimum": 0, "description": "Repositories whose check is due for longer than three periods"}
+            }
+          },
           "QueueStats": {
             "type": "object", "required": ["queue", "counts", "oldest_available_age_seconds"],
             "properties": {

@@ -41,6 +41,7 @@ struct BackgroundRoles {
         let ingestion = ingestion(settings: settings, tokens: tokens, logger: logger)
         ingestion.register(into: &registry, timeout: settings.git.timeout * 3)
         let scorecard = settings.scorecard
+        registry.register(ScheduleRechecksHandler(), timeout: .seconds(600))
         registry.register(
             HealthAnalysisHandler(ingestion: ingestion, runner: scorecardRunner(settings: settings, logger: logger), cacheTTL: scorecard.cacheTTL),
             // The run's own limit, plus a clone on a host that has none.
@@ -85,10 +86,17 @@ struct BackgroundRoles {
         settings: Settings, store: any Store, queue: JobQueue, migrations: MigrationService, tokens: TokenCipher?, logger: Logger
     ) throws -> BackgroundRoles {
         let schedule: Schedule
+        let recheckSchedule: Schedule
         do {
             schedule = try Schedule(parsing: settings.jobs.pruneSchedule)
         } catch {
             FileHandle.standardError.write(Data("repowatch: configuration error: jobs.prune_schedule: \(error)\n".utf8))
+            throw ExitCodeError.configuration
+        }
+        do {
+            recheckSchedule = try Schedule(parsing: settings.recheck.schedule)
+        } catch {
+            FileHandle.standardError.write(Data("repowatch: configuration error: recheck.schedule: \(error)\n".utf8))
             throw ExitCodeError.configuration
         }
         let workers = JobWorkers(
@@ -99,7 +107,10 @@ struct BackgroundRoles {
             migrations: migrations, logger: logger)
         let scheduler = PeriodicScheduler(
             queue: queue,
-            jobs: [PeriodicJob(name: "prune-jobs", schedule: schedule, arguments: { _ in PruneJobsJob() })],
+            jobs: [
+                PeriodicJob(name: "prune-jobs", schedule: schedule, arguments: { _ in PruneJobsJob() }),
+                PeriodicJob(name: ScheduleRechecksJob.periodicName, schedule: recheckSchedule, arguments: { _ in ScheduleRechecksJob() }),
+            ],
             migrations: migrations, logger: logger)
         return BackgroundRoles(queue: queue, migrations: migrations, workers: workers, scheduler: scheduler)
     }

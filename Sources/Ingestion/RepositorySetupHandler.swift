@@ -1,6 +1,7 @@
 import Domain
 import Foundation
 import GitHistory
+import GitTransport
 import Logging
 import Queue
 import Store
@@ -24,6 +25,7 @@ struct RepositorySetupHandler: JobHandler {
             return
         }
         let remote = try ingestion.remote(for: work)
+        if try await unchangedSinceLastCheck(work, remote: remote, context: context, now: now) { return }
         let started = ContinuousClock.now
         let (clone, headDate, mailmap) = try await ingestion.cache.withClone(id) { directory in
             let clone = try await ingestion.refreshClone(remote, in: directory, now: now, logger: context.logger)
@@ -47,5 +49,33 @@ struct RepositorySetupHandler: JobHandler {
             try await context.complete(in: tx)
         }
         ingestion.cache.evict(keeping: id)
+    }
+
+    /// A re-check first asks the remote for its head (`git ls-remote`, one round trip). When the head has
+    /// not moved since the last complete check and its Scorecard result is still fresh, nothing is fetched,
+    /// backfilled or run: a new report (the activity ages) is written and the repository is ready again.
+    /// - Returns: true when the re-check ended here.
+    private func unchangedSinceLastCheck(_ work: RepositoryWork, remote: GitRemote, context: JobContext, now: Date) async throws -> Bool {
+        let id = work.repository.id
+        guard work.repository.state.status == .ready, let head = work.repository.headCommit, work.backfilledHead == head,
+            try await context.store.read({ try await $0.freshScorecard(repository: id, head: head, now: now) }) != nil
+        else { return false }
+        let remoteHead: RemoteHead
+        do {
+            remoteHead = try await ingestion.git.lsRemote(remote)
+        } catch let failure as GitFailure {
+            throw Ingestion.pipelineError(failure)
+        }
+        guard remoteHead.sha == head, remoteHead.branch == work.repository.defaultBranch else { return false }
+        let schedule = ingestion.schedule
+        let completed = try await context.store.transaction { tx in
+            let report = try await tx.completeIfDone(repository: id, schedule: schedule, now: now)
+            try await context.complete(in: tx)
+            return report != nil
+        }
+        context.logger.info("re-check: head unchanged, result fresh; nothing fetched or run", metadata: [
+            "repository": "\(work.repository.url)", "head": "\(head)", "completed": "\(completed)",
+        ])
+        return true
     }
 }

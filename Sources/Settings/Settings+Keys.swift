@@ -88,6 +88,7 @@ extension Settings {
         Key("scorecard.timeout", .duration(1...86_400), "10m", "Longest one Scorecard run may take; its whole process group is killed past it."),
         Key("scorecard.cache_ttl", .duration(0...604_800), "24h", "A result for the same head, command and version is reused this long (seed: 24–48 h)."),
         Key("recheck.interval", .duration(60...31_536_000), "24h", "How often a repository is re-checked (±10 % jitter); an entry may ask for less, down to recheck.min_interval."),
+        Key("recheck.schedule", .string, "@every 1m", "How often the leader looks for repositories due for a re-check: @every DURATION or five-field cron (UTC)."),
         Key("recheck.min_interval", .duration(60...31_536_000), "1h", "The shortest re-check interval an entry may ask for."),
         Key("secrets.token_key", .string, "", secret: true,
             "Base64 of 32 random bytes: the AES-256-GCM key for repository tokens. Empty: data_dir/token.key is created on SQLite; on PostgreSQL tokens are refused until a key is set."),

@@ -275,7 +275,7 @@ extension Settings {
             scorecard: Scorecard(
                 command: scorecardCommand, arguments: list("scorecard.args"), githubToken: githubToken.isEmpty ? nil : githubToken,
                 timeout: try duration("scorecard.timeout"), cacheTTL: try duration("scorecard.cache_ttl")),
-            recheck: Recheck(interval: recheckInterval, minimumInterval: recheckMinimum))
+            recheck: Recheck(interval: recheckInterval, minimumInterval: recheckMinimum, schedule: try string("recheck.schedule")))
     }
 
     static func split(_ text: String) -> [String] {

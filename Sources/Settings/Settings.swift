@@ -50,6 +50,8 @@ public struct Settings: Sendable, Equatable {
     public struct Recheck: Sendable, Equatable {
         public var interval: Duration
         public var minimumInterval: Duration
+        /// When the leader looks for due repositories (`@every 1m` or cron).
+        public var schedule: String
     }
 
     /// The git ingestion's settings (`git.*`).

@@ -76,6 +76,15 @@ extension SQLExecutor {
             """).map(Self.decodeScorecard)
     }
 
+    /// A result for this head that has not expired, whatever the command that made it.
+    public func freshScorecard(repository id: UUID, head: String, now: Date) async throws -> StoredScorecard? {
+        try await first("""
+            SELECT \(raw: Self.scorecardColumns) FROM scorecard_results
+            WHERE repository_id = \(id) AND head_commit = \(head) AND expires_at > \(now)
+            ORDER BY created_at DESC LIMIT 1
+            """).map(Self.decodeScorecard)
+    }
+
     /// The newest result for this head, whatever the command (what the report shows).
     public func latestScorecard(repository id: UUID, head: String) async throws -> StoredScorecard? {
         try await first("""
@@ -203,5 +212,32 @@ extension SQLExecutor {
         }
         let data = try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys])
         return String(decoding: data, as: UTF8.self)
+    }
+}
+
+// MARK: Scheduled re-checks
+
+extension SQLExecutor {
+    /// Ready repositories whose next check is due, oldest due first: a range scan of the
+    /// `repositories_next_check_at` index, not of the table.
+    public func dueRepositories(now: Date, limit: Int) async throws -> [UUID] {
+        try await query("""
+            SELECT id FROM repositories
+            WHERE next_check_at IS NOT NULL AND next_check_at <= \(now) AND status = 'ready' AND refreshing = \(false)
+            ORDER BY next_check_at LIMIT \(limit)
+            """).map { try $0.require("id", $0.uuid) }
+    }
+
+    /// How many repositories are past their check by more than `grace` (a scheduler that stopped shows here).
+    public func overdueRepositories(now: Date, grace: Duration) async throws -> Int {
+        let cutoff = now.addingTimeInterval(-grace.seconds)
+        return Int(try await first("""
+            SELECT COUNT(*) AS n FROM repositories WHERE next_check_at IS NOT NULL AND next_check_at < \(cutoff)
+            """)?.int("n") ?? 0)
+    }
+
+    /// When the periodic job `name` last fired (its slot), if ever.
+    public func lastPeriodicRun(_ name: String) async throws -> Date? {
+        try await first("SELECT last_scheduled_at FROM periodic_runs WHERE name = \(name)")?.date("last_scheduled_at")
     }
 }

@@ -1,3 +1,4 @@
+import Analysis
 import Domain
 import Foundation
 import GitFixtures
@@ -31,6 +32,7 @@ struct AnalysisTests {
                 *hanging*) sleep 600; exit 0;;
               esac
             fi
+            echo run >> "\(folder.path)/runs"
             cat "\(fixture.path)"
             """
         try script.write(toFile: path, atomically: true, encoding: .utf8)
@@ -113,6 +115,56 @@ struct AnalysisTests {
             for (id, _) in ids {
                 #expect(try await h.store.read { try await $0.latestHealthReport(repository: id) } != nil)
             }
+        }
+    }
+
+    static func scorecardRuns(in folder: URL) -> Int {
+        ((try? String(contentsOf: folder.appendingPathComponent("runs"), encoding: .utf8)) ?? "").split(separator: "\n").count
+    }
+
+    /// Scheduled re-checks: an unchanged repository costs one `ls-remote` and no Scorecard run; after a
+    /// push, only the new commits are fetched and stored, Scorecard runs for the new head, and a new report
+    /// is written. The repository stays `ready` throughout.
+    @Test(arguments: Engine.allCases)
+    func scheduledRechecksRunScorecardOnlyWhenTheHeadMoved(engine: Engine) async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("fake-scorecard-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try await IngestionHarness.with(engine, try Self.options(scratch: folder)) { h in
+            _ = try await h.serve("watched", commits: 120, span: h.now.addingTimeInterval(-100 * 86_400)...h.now.addingTimeInterval(-7200))
+            let (id, _) = try await h.add("watched")
+            #expect(try await h.runWorkers { try await h.work(id)?.repository.state.status == .ready }, "\(h.logs.text.suffix(3000))")
+            #expect(Self.scorecardRuns(in: folder) == 1)
+            let queue = h.queue
+
+            func recheckNow() async throws {
+                // Due now: what time passing does; then the leader's periodic job.
+                _ = try await h.store.write("UPDATE repositories SET next_check_at = \(Date(timeIntervalSince1970: 1)) WHERE id = \(id)")
+                try await queue.enqueue(ScheduleRechecksJob())
+            }
+            func reports() async throws -> [HealthReportRecord] {
+                try await h.store.read { try await $0.healthReports(repository: id, before: nil, limit: 100) }
+            }
+
+            // Unchanged: ready again, a second report, no Scorecard run, nothing fetched.
+            h.server.resetStatistics()
+            try await recheckNow()
+            #expect(try await h.runWorkers { try await reports().count == 2 }, "\(h.logs.text.suffix(3000))")
+            let unchanged = try #require(try await h.work(id)?.repository)
+            #expect(unchanged.state.status == .ready && !unchanged.state.refreshing)
+            #expect(Self.scorecardRuns(in: folder) == 1, "no Scorecard process for an unchanged head")
+            #expect(h.logs.text.contains("head unchanged"))
+            #expect(h.server.statistics.requests <= 2, "one ls-remote (protocol v2: the advertisement and ls-refs): \(h.server.statistics.paths)")
+
+            // A push: the new commits, a Scorecard run for the new head, a third report on it.
+            let newHead = try await RepositoryGenerator.appendCommits(to: h.source("watched"), count: 4, until: h.now.addingTimeInterval(-60))
+            try await recheckNow()
+            #expect(try await h.runWorkers { try await reports().count == 3 }, "\(h.logs.text.suffix(3000))")
+            let moved = try #require(try await h.work(id))
+            #expect(moved.repository.state.status == .ready && moved.repository.headCommit == newHead)
+            #expect(try await h.storedCommits(id).count == 124)
+            #expect(Self.scorecardRuns(in: folder) == 2)
+            // (The harness's clock stands still, so the reports' times tie; in service each has its own.)
+            #expect(try await reports().contains { $0.headCommit == newHead })
         }
     }
 }

@@ -138,6 +138,7 @@ struct IngestionHarness {
         var concurrency = ["repository-setup": 2, "commit-backfill": 2, "maintenance": 1]
         if let scorecard {
             registry.register(HealthAnalysisHandler(ingestion: ingestion, runner: scorecard, cacheTTL: .seconds(86_400)), timeout: .seconds(300))
+            registry.register(ScheduleRechecksHandler(clock: { now }))
             concurrency["health-analysis"] = 2
         }
         let workers = JobWorkers(

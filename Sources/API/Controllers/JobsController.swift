@@ -101,16 +101,24 @@ struct JobsController {
         }
     }
 
-    /// GET /v1/queues: counts by state and the oldest due job's age, per queue.
+    struct QueuesResponse: Encodable {
+        let queues: [QueueResponse]
+        let scheduler: SchedulerHealth
+    }
+
+    /// GET /v1/queues: counts by state and the oldest due job's age, per queue; and the re-check scheduler's health.
     @Sendable func queues(_ request: Request, context: AppRequestContext) async throws -> Response {
         try requireAdmin(context)
         let stats = try await queue.stats(queues: PipelineJobs.queues)
-        return try JSONResponse.make(.ok, stats.map { s in
-            QueueResponse(
-                queue: s.queue,
-                counts: Dictionary(uniqueKeysWithValues: JobState.allCases.map { ($0.rawValue, s.counts[$0] ?? 0) }),
-                oldest_available_age_seconds: s.oldestAvailableAge)
-        })
+        let scheduler = try await SchedulerHealth.read(store: queue.store, settings: settings)
+        return try JSONResponse.make(.ok, QueuesResponse(
+            queues: stats.map { s in
+                QueueResponse(
+                    queue: s.queue,
+                    counts: Dictionary(uniqueKeysWithValues: JobState.allCases.map { ($0.rawValue, s.counts[$0] ?? 0) }),
+                    oldest_available_age_seconds: s.oldestAvailableAge)
+            },
+            scheduler: scheduler))
     }
 
     /// GET /v1/jobs?state=&queue=&kind=&limit=&cursor=: newest first.

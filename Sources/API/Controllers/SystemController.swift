@@ -3,6 +3,7 @@ import Hummingbird
 import Logging
 import Prometheus
 import Queue
+import Settings
 import Store
 
 /// Unauthenticated operational routes: liveness, readiness, metrics, the OpenAPI document.
@@ -10,6 +11,7 @@ struct SystemController {
     let store: any Store
     let queue: JobQueue
     let registry: PrometheusCollectorRegistry
+    let settings: Settings
 
     func addRoutes(to router: Router<AppRequestContext>) {
         router.get("health/live", use: live)
@@ -32,7 +34,15 @@ struct SystemController {
     @Sendable func ready(_ request: Request, context: AppRequestContext) async throws -> Response {
         do {
             try await store.ping()
-            return try JSONResponse.make(.ok, HealthResponse(status: "ready", checks: ["store": "ok"]))
+            // The scheduler's health is shown, not judged: it runs in whichever process leads, maybe not this one.
+            let scheduler = try? await SchedulerHealth.read(store: store, settings: settings)
+            var checks = ["store": "ok"]
+            if let scheduler {
+                checks["scheduler"] = scheduler.status
+                checks["scheduler_last_run_at"] = scheduler.last_run_at.map(Timestamp.format) ?? "never"
+                checks["overdue_repositories"] = "\(scheduler.overdue_repositories)"
+            }
+            return try JSONResponse.make(.ok, HealthResponse(status: "ready", checks: checks))
         } catch {
             context.logger.warning("readiness check failed", metadata: ["error": "\(String(reflecting: error))"])
             return try JSONResponse.make(.serviceUnavailable, HealthResponse(status: "unavailable", checks: ["store": "unreachable"]))
