@@ -430,6 +430,7 @@ enum OpenAPIDocument {
               "repo_url": {"type": "string", "minLength": 1, "maxLength": 2048, "pattern": "^\\s*(([Hh][Tt][Tt][Pp][Ss]?|[Ss][Ss][Hh])://[!-~]+|([A-Za-z0-9._-]+@)?[A-Za-z0-9.-]+:[!-~]+)\\s*$", "description": "https://, http:// or ssh-style (git@host:owner/name) URL of the repository; its host must be on repos.allowed_hosts (422 otherwise)", "examples": ["https://github.com/apple/swift-nio"]},
               "alerts": {"type": ["object", "null"], "description": "Alert settings, kept as given"},
               "notes": {"type": ["string", "null"], "maxLength": 2000, "pattern": "^[^\\u0000]*$"},
+              "check_interval": {"type": ["string", "null"], "pattern": "^[0-9]+(\\.[0-9]+)?(ms|s|m|h|d)$", "description": "Re-check this repository this often (e.g. 6h), from recheck.min_interval to 365d; the repository takes the shortest among its watchers", "examples": ["6h"]},
               "token": {"type": ["string", "null"], "minLength": 1, "maxLength": 4096, "pattern": "^[!-~]+$", "writeOnly": true, "description": "Access token for a private repository (sent to git as HTTP Basic x-access-token). Stored sealed with AES-256-GCM, never shown again; the repository is then private to the caller. 422 tokens_not_configured when the server has no token key."}
             }
           },
@@ -437,12 +438,13 @@ enum OpenAPIDocument {
             "type": "object", "additionalProperties": false,
             "properties": {
               "alerts": {"type": ["object", "null"], "description": "Replaces the alert settings; null resets them to {}"},
-              "notes": {"type": ["string", "null"], "maxLength": 2000, "pattern": "^[^\\u0000]*$", "description": "Replaces the notes; null clears them"}
+              "notes": {"type": ["string", "null"], "maxLength": 2000, "pattern": "^[^\\u0000]*$", "description": "Replaces the notes; null clears them"},
+              "check_interval": {"type": ["string", "null"], "pattern": "^[0-9]+(\\.[0-9]+)?(ms|s|m|h|d)$", "description": "Replaces the re-check interval; null: the configured one"}
             }
           },
           "Entry": {
             "type": "object",
-            "required": ["id", "repository_id", "repo_url", "host", "owner", "name", "user", "status", "stage", "progress", "refreshing", "processing_started_at", "processing_completed_at", "last_error", "failure_reason", "attempts", "private", "health_score", "last_checked_at", "head_commit", "default_branch", "next_check_at", "alerts", "notes", "created_at", "updated_at"],
+            "required": ["id", "repository_id", "repo_url", "host", "owner", "name", "user", "status", "stage", "progress", "refreshing", "processing_started_at", "processing_completed_at", "last_error", "failure_reason", "attempts", "private", "health_score", "last_checked_at", "head_commit", "default_branch", "next_check_at", "alerts", "notes", "check_interval_seconds", "stale", "created_at", "updated_at"],
             "properties": {
               "id": {"type": "string", "format": "uuid"},
               "repository_id": {"type": "string", "format": "uuid"},
@@ -468,6 +470,8 @@ enum OpenAPIDocument {
               "next_check_at": {"$ref": "#/components/schemas/NullableTimestamp"},
               "alerts": {"type": "object"},
               "notes": {"type": ["string", "null"]},
+              "check_interval_seconds": {"type": ["integer", "null"], "minimum": 1},
+              "stale": {"type": "boolean", "description": "The last successful check is older than twice the entry's interval"},
               "created_at": {"$ref": "#/components/schemas/Timestamp"},
               "updated_at": {"$ref": "#/components/schemas/Timestamp"}
             }
@@ -481,7 +485,7 @@ enum OpenAPIDocument {
           },
           "EntryStatus": {
             "type": "object",
-            "required": ["id", "repository_id", "repo_url", "status", "stage", "progress", "refreshing", "processing_started_at", "processing_completed_at", "last_error", "failure_reason", "attempts", "health_score", "last_checked_at", "head_commit"],
+            "required": ["id", "repository_id", "repo_url", "status", "stage", "progress", "refreshing", "processing_started_at", "processing_completed_at", "last_error", "failure_reason", "attempts", "health_score", "last_checked_at", "head_commit", "stale"],
             "properties": {
               "id": {"type": "string", "format": "uuid"},
               "repository_id": {"type": "string", "format": "uuid"},
@@ -497,7 +501,8 @@ enum OpenAPIDocument {
               "attempts": {"type": "integer", "minimum": 0},
               "health_score": {"type": ["number", "null"], "minimum": 0, "maximum": 100},
               "last_checked_at": {"$ref": "#/components/schemas/NullableTimestamp"},
-              "head_commit": {"type": ["string", "null"]}
+              "head_commit": {"type": ["string", "null"]},
+              "stale": {"type": "boolean"}
             }
           },
           "FailureReason": {"type": ["string", "null"], "description": "Machine-readable reason of the last failure: not_found, auth_required, too_large, timed_out, empty_repository, protocol_not_allowed, token_unavailable, git_failed, error", "examples": ["too_large"]},

@@ -50,17 +50,30 @@ public struct WatchlistEntry: Sendable, Equatable {
     /// The user's alert settings, a JSON object kept as its text.
     public var alertsJSON: String
     public var notes: String?
+    /// How often this user wants the repository re-checked, in seconds; nil: the configured interval.
+    public var checkIntervalSeconds: Int?
     public var createdAt: Date
     public var updatedAt: Date
 
-    public init(id: UUID, userID: UUID, repositoryID: UUID, alertsJSON: String, notes: String?, createdAt: Date, updatedAt: Date) {
+    public init(
+        id: UUID, userID: UUID, repositoryID: UUID, alertsJSON: String, notes: String?, checkIntervalSeconds: Int? = nil, createdAt: Date,
+        updatedAt: Date
+    ) {
         self.id = id
         self.userID = userID
         self.repositoryID = repositoryID
         self.alertsJSON = alertsJSON
         self.notes = notes
+        self.checkIntervalSeconds = checkIntervalSeconds
         self.createdAt = createdAt
         self.updatedAt = updatedAt
+    }
+
+    /// True when the last successful check (or, before any, the entry's creation) is older than twice the
+    /// entry's interval: the data shown may be out of date, and re-checks may not be happening.
+    public func isStale(lastCheckedAt: Date?, defaultInterval: Duration, now: Date) -> Bool {
+        let interval = checkIntervalSeconds.map(Double.init) ?? defaultInterval.seconds
+        return now.timeIntervalSince(lastCheckedAt ?? createdAt) > 2 * interval
     }
 }
 

@@ -11,7 +11,8 @@ extension SQLExecutor {
     ///   (a row of its own, whose identity key is the canonical URL plus the user), so nobody else ever
     ///   reads what was fetched with the token. Public repositories are shared by everyone who watches them.
     public func addToWatchlist(
-        userID: UUID, url: RepositoryURL, privateTo: UUID? = nil, alertsJSON: String, notes: String?, now: Date
+        userID: UUID, url: RepositoryURL, privateTo: UUID? = nil, alertsJSON: String, notes: String?, checkIntervalSeconds: Int? = nil,
+        now: Date
     ) async throws -> (entry: EntryWithRepository, entryCreated: Bool, repositoryCreated: Bool) {
         let state = ProcessingState.queued
         let identity = Self.identityKey(url, privateTo: privateTo)
@@ -35,8 +36,9 @@ extension SQLExecutor {
             repositoryID = try row.require("id", row.uuid)
         }
         let insertedEntry = try await first("""
-            INSERT INTO watchlist_entries (id, user_id, repository_id, alerts, notes, created_at, updated_at)
-            VALUES (\(UUID.v7(at: now)), \(userID), \(repositoryID), \(SQLValue.json(alertsJSON)), \(notes), \(now), \(now))
+            INSERT INTO watchlist_entries (id, user_id, repository_id, alerts, notes, check_interval_seconds, created_at, updated_at)
+            VALUES (\(UUID.v7(at: now)), \(userID), \(repositoryID), \(SQLValue.json(alertsJSON)), \(notes),
+                \(checkIntervalSeconds.map(Int64.init)), \(now), \(now))
             ON CONFLICT (user_id, repository_id) DO NOTHING
             RETURNING id
             """)
@@ -81,15 +83,24 @@ extension SQLExecutor {
     /// Changes an entry's alerts and/or notes. `notes: .some(nil)` clears the notes.
     /// - Returns: the updated entry, or nil when it does not exist for `caller`.
     public func updateEntry(
-        id: UUID, visibleTo caller: Caller, alertsJSON: String?, notes: String??, now: Date
+        id: UUID, visibleTo caller: Caller, alertsJSON: String?, notes: String??, checkIntervalSeconds: Int?? = nil, now: Date
     ) async throws -> EntryWithRepository? {
         // One statement, guarded by the caller's visibility, changes what was given.
         var set: SQL = "updated_at = \(now)"
         if let alertsJSON { set = set + ", alerts = \(SQLValue.json(alertsJSON))" }
         if let notes { set = set + ", notes = \(notes)" }
+        if let checkIntervalSeconds { set = set + ", check_interval_seconds = \(checkIntervalSeconds.map(Int64.init))" }
         let updated = try await first("UPDATE watchlist_entries SET \(set) WHERE id = \(id)" + Self.ownership(caller) + " RETURNING id")
         guard updated != nil else { return nil }
-        return try await entry(id: id, visibleTo: caller)
+        guard let entry = try await entry(id: id, visibleTo: caller) else { return nil }
+        // A shorter interval takes effect now, not after the check already scheduled.
+        if let seconds = checkIntervalSeconds ?? nil, let last = entry.repository.lastCheckedAt,
+            let next = entry.repository.nextCheckAt, next > last.addingTimeInterval(Double(seconds))
+        {
+            try await execute("UPDATE repositories SET next_check_at = \(last.addingTimeInterval(Double(seconds))) WHERE id = \(entry.repository.id)")
+            return try await self.entry(id: id, visibleTo: caller)
+        }
+        return entry
     }
 
     /// Deletes an entry. The repository stays while others watch it.
@@ -143,7 +154,8 @@ extension SQLExecutor {
 
     static var entrySelect: SQL {
         """
-        SELECT e.id AS e_id, e.user_id, e.repository_id, \(raw: "e.alerts") AS alerts, e.notes, e.created_at AS e_created_at,
+        SELECT e.id AS e_id, e.user_id, e.repository_id, \(raw: "e.alerts") AS alerts, e.notes, e.check_interval_seconds,
+            e.created_at AS e_created_at,
             e.updated_at AS e_updated_at, u.name AS user_name, \(raw: repositoryColumns)
         FROM watchlist_entries e
         JOIN repositories r ON r.id = e.repository_id
@@ -185,7 +197,8 @@ extension SQLExecutor {
         let entry = WatchlistEntry(
             id: try row.require("e_id", row.uuid), userID: try row.require("user_id", row.uuid),
             repositoryID: try row.require("repository_id", row.uuid), alertsJSON: try row.require("alerts", row.string),
-            notes: try row.string("notes"), createdAt: try row.require("e_created_at", row.date),
+            notes: try row.string("notes"), checkIntervalSeconds: try row.int("check_interval_seconds").map(Int.init),
+            createdAt: try row.require("e_created_at", row.date),
             updatedAt: try row.require("e_updated_at", row.date))
         return EntryWithRepository(entry: entry, repository: try decodeRepository(row), userName: try row.require("user_name", row.string))
     }

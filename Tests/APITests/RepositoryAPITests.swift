@@ -175,3 +175,36 @@ struct RestartAPITests {
         }
     }
 }
+
+@Suite("Re-check intervals")
+struct IntervalAPITests {
+    @Test(arguments: Engine.allCases)
+    func anEntryAsksForItsOwnIntervalAndIsFlaggedStale(engine: Engine) async throws {
+        try await APIHarness.with(engine) { api in
+            let alice = try await api.key(for: "alice")
+            let tooShort = try await api.request(.post, "/v1/watchlist", key: alice, json: #"{"repo_url": "https://github.com/a/b", "check_interval": "30m"}"#)
+            #expect(tooShort.status == .unprocessableContent && tooShort.errorCode == "invalid_field")
+            #expect(try await api.count("repositories") == 0)
+            let added = try await api.request(.post, "/v1/watchlist", key: alice, json: #"{"repo_url": "https://github.com/a/b", "check_interval": "6h"}"#)
+            #expect(added["check_interval_seconds"] == .int(21_600))
+            #expect(added["stale"] == .bool(false))
+            let id = try #require(added.string("id"))
+            let repositoryText = try #require(added.string("repository_id"))
+            let repositoryID = try #require(UUID(uuidString: repositoryText))
+
+            // Checked 13 hours ago, next check a day after: the shorter interval pulls it in.
+            let checked = Date().addingTimeInterval(-13 * 3600)
+            _ = try await api.store.write("""
+                UPDATE repositories SET last_checked_at = \(checked), next_check_at = \(checked.addingTimeInterval(86_400)) WHERE id = \(repositoryID)
+                """)
+            #expect(try await api.request(.get, "/v1/watchlist/\(id)/status", key: alice)["stale"] == .bool(true), "13 h > 2 × 6 h")
+            let patched = try await api.request(.patch, "/v1/watchlist/\(id)", key: alice, json: #"{"check_interval": "12h"}"#)
+            #expect(patched["check_interval_seconds"] == .int(43_200))
+            #expect(patched["stale"] == .bool(false))
+            let next = try await api.store.read { try await $0.repository(id: repositoryID) }?.nextCheckAt
+            #expect(next.map { abs($0.timeIntervalSince(checked.addingTimeInterval(43_200))) < 1 } == true, "due 12 h after the last check")
+            let reset = try await api.request(.patch, "/v1/watchlist/\(id)", key: alice, json: #"{"check_interval": null}"#)
+            #expect(reset["check_interval_seconds"] == .null)
+        }
+    }
+}

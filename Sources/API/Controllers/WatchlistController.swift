@@ -26,26 +26,28 @@ struct WatchlistController {
     /// POST /v1/watchlist/{id}/retry → 202 with the entry, processing again; 409 unless it failed.
     @Sendable func retry(_ request: Request, context: AppRequestContext) async throws -> Response {
         let entry = try await service.restart(context.parameters.get("id"), for: try context.requireCaller(), retry: true)
-        return try JSONResponse.make(.accepted, EntryResponse(entry))
+        return try JSONResponse.make(.accepted, EntryResponse(entry, defaultInterval: settings.recheck.interval))
     }
 
     /// POST /v1/watchlist/{id}/recheck → 202 with the entry; a ready one stays ready, `refreshing`. 409 when failed.
     @Sendable func recheck(_ request: Request, context: AppRequestContext) async throws -> Response {
         let entry = try await service.restart(context.parameters.get("id"), for: try context.requireCaller(), retry: false)
-        return try JSONResponse.make(.accepted, EntryResponse(entry))
+        return try JSONResponse.make(.accepted, EntryResponse(entry, defaultInterval: settings.recheck.interval))
     }
 
     /// POST /v1/watchlist {repo_url, alerts?, notes?, token?} → 202 (new) or 200 (already watched), with Location.
     @Sendable func create(_ request: Request, context: AppRequestContext) async throws -> Response {
         let caller = try context.requireCaller()
-        let body = try await JSONBody.read(request, maxBytes: settings.maxBodyBytes, allowed: ["repo_url", "alerts", "notes", "token"])
+        let body = try await JSONBody.read(request, maxBytes: settings.maxBodyBytes, allowed: ["repo_url", "alerts", "notes", "token", "check_interval"])
         let repoURL = try body.requiredString("repo_url")
         let alerts = try body.optionalObject("alerts") ?? nil
         let notes = try body.optionalString("notes") ?? nil
         let token = try body.optionalString("token") ?? nil
-        let (entry, created) = try await service.add(userID: caller.userID, repoURL: repoURL, alerts: alerts, notes: notes, token: token)
+        let interval = try service.validInterval(try body.optionalString("check_interval") ?? nil)
+        let (entry, created) = try await service.add(
+            userID: caller.userID, repoURL: repoURL, alerts: alerts, notes: notes, token: token, checkIntervalSeconds: interval)
         return try JSONResponse.make(
-            created ? .accepted : .ok, EntryResponse(entry), headers: [.location: "/v1/watchlist/\(entry.entry.id.lowercased)"])
+            created ? .accepted : .ok, EntryResponse(entry, defaultInterval: settings.recheck.interval), headers: [.location: "/v1/watchlist/\(entry.entry.id.lowercased)"])
     }
 
     /// GET /v1/watchlist?status=&limit=&cursor= → one page, oldest first.
@@ -66,12 +68,12 @@ struct WatchlistController {
             try await $0.listEntries(visibleTo: caller, status: filter, after: after, limit: limit + 1)
         }
         let (items, next) = Paging.page(rows, limit: limit) { $0.entry.id.lowercased }
-        return try JSONResponse.make(.ok, EntryListResponse(items: items.map(EntryResponse.init), next_cursor: next))
+        return try JSONResponse.make(.ok, EntryListResponse(items: items.map { EntryResponse($0, defaultInterval: settings.recheck.interval) }, next_cursor: next))
     }
 
     @Sendable func show(_ request: Request, context: AppRequestContext) async throws -> Response {
         let entry = try await service.entry(context.parameters.get("id"), for: try context.requireCaller())
-        return try JSONResponse.make(.ok, EntryResponse(entry))
+        return try JSONResponse.make(.ok, EntryResponse(entry, defaultInterval: settings.recheck.interval))
     }
 
     /// GET /v1/watchlist/{id}/status — cheap to poll: a strong ETag over the body, 304 when unchanged.
@@ -88,7 +90,7 @@ struct WatchlistController {
         } else {
             let ticket = statusCache.ticket()
             let entry = try await service.entry(text, for: caller)
-            data = try JSONResponse.encode(StatusResponse(entry))
+            data = try JSONResponse.encode(StatusResponse(entry, defaultInterval: settings.recheck.interval))
             etag = "\"" + Self.hex(SHA256.hash(data: data).prefix(12)) + "\""
             statusCache.store(
                 entry.entry.id, owner: entry.entry.userID, repositoryID: entry.repository.id, body: data, etag: etag, ticket: ticket)
@@ -119,20 +121,22 @@ struct WatchlistController {
         }
     }
 
-    /// PATCH /v1/watchlist/{id} {alerts?, notes?}; `notes: null` clears the notes, `alerts: null` resets them to {}.
+    /// PATCH /v1/watchlist/{id} {alerts?, notes?, check_interval?}; `notes: null` clears the notes, `alerts: null` resets
+    /// them to {}, `check_interval: null` goes back to the configured interval.
     @Sendable func update(_ request: Request, context: AppRequestContext) async throws -> Response {
         let caller = try context.requireCaller()
         let existing = try await service.entry(context.parameters.get("id"), for: caller)
-        let body = try await JSONBody.read(request, maxBytes: settings.maxBodyBytes, allowed: ["alerts", "notes"])
+        let body = try await JSONBody.read(request, maxBytes: settings.maxBodyBytes, allowed: ["alerts", "notes", "check_interval"])
         let alerts = try body.optionalObject("alerts").map { ($0 ?? .object([:])).text }
         let notes = try body.optionalString("notes").map { try service.validNotes($0) }
+        let interval = try body.optionalString("check_interval").map { try service.validInterval($0) }
         let id = existing.entry.id
         guard let updated = try await service.store.transaction({
-            try await $0.updateEntry(id: id, visibleTo: caller, alertsJSON: alerts, notes: notes, now: Date())
+            try await $0.updateEntry(id: id, visibleTo: caller, alertsJSON: alerts, notes: notes, checkIntervalSeconds: interval, now: Date())
         }) else {
             throw APIError.notFound("no watchlist entry with id \(id.lowercased)")
         }
-        return try JSONResponse.make(.ok, EntryResponse(updated))
+        return try JSONResponse.make(.ok, EntryResponse(updated, defaultInterval: settings.recheck.interval))
     }
 
     /// DELETE /v1/watchlist/{id} → 204.

@@ -22,7 +22,7 @@ struct WatchlistService: Sendable {
     /// With a `token`, the repository is private to the user (see ``SQLExecutor/addToWatchlist``) and
     /// the token is stored sealed in the same transaction; a later add with a new token replaces it.
     func add(
-        userID: UUID, repoURL: String, alerts: JSONValue?, notes: String?, token: String? = nil
+        userID: UUID, repoURL: String, alerts: JSONValue?, notes: String?, token: String? = nil, checkIntervalSeconds: Int? = nil
     ) async throws -> (entry: EntryWithRepository, created: Bool) {
         let url: RepositoryURL
         do {
@@ -37,7 +37,8 @@ struct WatchlistService: Sendable {
         let tokens = self.tokens
         let result = try await store.transaction { [queue] tx in
             let added = try await tx.addToWatchlist(
-                userID: userID, url: url, privateTo: token == nil ? nil : userID, alertsJSON: alertsText, notes: notes, now: now)
+                userID: userID, url: url, privateTo: token == nil ? nil : userID, alertsJSON: alertsText, notes: notes,
+                checkIntervalSeconds: checkIntervalSeconds, now: now)
             let repositoryID = added.entry.repository.id
             if let token, let tokens {
                 try await tx.setRepositoryToken(sealed: try tokens.seal(token, boundTo: repositoryID), repository: repositoryID, privateTo: userID)
@@ -90,6 +91,18 @@ struct WatchlistService: Sendable {
         case nil:
             throw APIError.notFound("no watchlist entry with id \(entry.entry.id.lowercased)")
         }
+    }
+
+    /// `check_interval`: a duration (`6h`, `30m`, `2d`) from `recheck.min_interval` to 365 days, in seconds.
+    func validInterval(_ text: String?) throws -> Int? {
+        guard let text else { return nil }
+        let minimum = settings.recheck.minimumInterval.seconds
+        guard let duration = parseDuration(text), duration.seconds >= minimum, duration.seconds <= 365 * 86_400 else {
+            throw APIError(.unprocessableContent, code: "invalid_field",
+                           "field 'check_interval' must be a duration such as 6h or 2d, from \(Int(minimum)) seconds (recheck.min_interval) to 365d",
+                           details: ["field": "check_interval"])
+        }
+        return Int(duration.seconds.rounded())
     }
 
     /// A token is 1–4096 visible ASCII characters; refused when no key is configured to seal it.

@@ -30,10 +30,14 @@ struct EntryResponse: Encodable {
     @NullEncodable var next_check_at: Date?
     let alerts: JSONValue
     @NullEncodable var notes: String?
+    /// The entry's own re-check interval in seconds; null: the configured one.
+    @NullEncodable var check_interval_seconds: Int?
+    /// The last successful check is older than twice the interval.
+    let stale: Bool
     let created_at: Date
     let updated_at: Date
 
-    init(_ e: EntryWithRepository) {
+    init(_ e: EntryWithRepository, defaultInterval: Duration, now: Date = Date()) {
         let r = e.repository
         id = e.entry.id.lowercased
         repository_id = r.id.lowercased
@@ -59,6 +63,8 @@ struct EntryResponse: Encodable {
         next_check_at = r.nextCheckAt
         alerts = JSONValue.parse(Data(e.entry.alertsJSON.utf8)) ?? .object([:])
         notes = e.entry.notes
+        check_interval_seconds = e.entry.checkIntervalSeconds
+        stale = e.entry.isStale(lastCheckedAt: r.lastCheckedAt, defaultInterval: defaultInterval, now: now)
         created_at = e.entry.createdAt
         updated_at = e.entry.updatedAt
     }
@@ -81,8 +87,9 @@ struct StatusResponse: Encodable {
     @NullEncodable var health_score: Double?
     @NullEncodable var last_checked_at: Date?
     @NullEncodable var head_commit: String?
+    let stale: Bool
 
-    init(_ e: EntryWithRepository) {
+    init(_ e: EntryWithRepository, defaultInterval: Duration, now: Date = Date()) {
         let r = e.repository
         id = e.entry.id.lowercased
         repository_id = r.id.lowercased
@@ -99,6 +106,7 @@ struct StatusResponse: Encodable {
         health_score = r.healthScore
         last_checked_at = r.lastCheckedAt
         head_commit = r.headCommit
+        stale = e.entry.isStale(lastCheckedAt: r.lastCheckedAt, defaultInterval: defaultInterval, now: now)
     }
 }
 
