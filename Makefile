@@ -25,10 +25,11 @@ test:
 	scripts/test.sh
 
 ## bench: benchmarks (release build): the job queue (with PgQueuer and procrastinate), the backfill (with git log
-## and PyDriller), then the HTTP API
+## and PyDriller), re-checks and the scheduler's pass, then the HTTP API
 bench:
 	scripts/bench-queue.sh
 	scripts/bench-backfill.sh
+	scripts/bench-recheck.sh
 	scripts/bench-http.sh
 
 ## clean: remove build products and the local data folder

@@ -15,6 +15,7 @@ let package = Package(
         .executable(name: "queue-bench", targets: ["QueueBench"]),
         .executable(name: "history-bench", targets: ["HistoryBench"]),
         .executable(name: "backfill-bench", targets: ["BackfillBench"]),
+        .executable(name: "recheck-bench", targets: ["RecheckBench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -210,6 +211,17 @@ let package = Package(
                 .product(name: "Subprocess", package: "swift-subprocess"),
             ],
             path: "Benchmarks/BackfillBench",
+            swiftSettings: swiftSettings
+        ),
+        // `make bench`: a re-check of an unchanged repository against its first setup; the scheduler's pass.
+        .executableTarget(
+            name: "RecheckBench",
+            dependencies: [
+                "Analysis", "Ingestion", "Scorecard", "Queue", "Store", "Domain", "GitFixtures", "GitHistory", "GitTransport",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Benchmarks/RecheckBench",
             swiftSettings: swiftSettings
         ),
         // `make bench`: the job queue's throughput and claim latency on both engines.
