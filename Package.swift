@@ -16,6 +16,7 @@ let package = Package(
         .executable(name: "history-bench", targets: ["HistoryBench"]),
         .executable(name: "backfill-bench", targets: ["BackfillBench"]),
         .executable(name: "recheck-bench", targets: ["RecheckBench"]),
+        .executable(name: "repowatch-scorecard", targets: ["repowatch-scorecard"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -132,6 +133,25 @@ let package = Package(
             dependencies: [
                 "Domain", "Store", "Queue", "Ingestion", "Scorecard",
                 .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // ScorecardChecks: the 11 file-based checks of OpenSSF Scorecard's local mode, run offline on a clone
+        // (files walked without following symlinks, workflows parsed with Yams): the bundled `repowatch-scorecard`.
+        .target(
+            name: "ScorecardChecks",
+            dependencies: [
+                "Scorecard",
+                .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // `repowatch-scorecard`: a Scorecard-compatible command for local mode (`--local=DIR --format=json`).
+        .executableTarget(
+            name: "repowatch-scorecard",
+            dependencies: [
+                "ScorecardChecks", "Scorecard",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -265,6 +285,11 @@ let package = Package(
         .testTarget(
             name: "GitHistoryTests",
             dependencies: ["GitHistory", "GitFixtures"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ScorecardChecksTests",
+            dependencies: ["ScorecardChecks", "Scorecard"],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "DomainTests", dependencies: ["Domain"], swiftSettings: swiftSettings),

@@ -1,0 +1,193 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A regular file of the clone, found by the walk.
+public struct RepoFile: Sendable, Equatable {
+    /// Path relative to the clone's root, `/`-separated, no leading `./`.
+    public var path: String
+    /// Size in bytes.
+    public var size: Int64
+    /// True when any execute bit is set.
+    public var isExecutable: Bool
+
+    /// The last path component.
+    public var name: String { path.split(separator: "/").last.map(String.init) ?? path }
+    /// The extension after the last dot of the name, lower-cased, without the dot ("" when none).
+    public var fileExtension: String {
+        let name = self.name
+        guard let dot = name.lastIndex(of: "."), dot != name.startIndex else { return "" }
+        return String(name[name.index(after: dot)...]).lowercased()
+    }
+}
+
+/// A local clone as the checks see it: the list of its regular files and capped, symlink-safe reads.
+///
+/// A clone is untrusted: the walk never follows a symbolic link (a link is neither listed nor read, whether it
+/// points to a file such as `/etc/passwd` or to a folder), skips `.git`, and stops at `maxFiles` files and
+/// `maxDepth` folders deep. A read opens with `O_NOFOLLOW`, checks it got a regular file, and reads at most
+/// `maxFileBytes`.
+public final class CheckContext: Sendable {
+    /// The clone's root folder.
+    public let root: URL
+    /// Every regular file of the clone, sorted by path.
+    public let files: [RepoFile]
+    /// Symbolic links met during the walk (listed, never followed).
+    public let skippedSymlinks: [String]
+    /// True when the walk stopped at `maxFiles`.
+    public let truncated: Bool
+    /// Largest number of bytes read from one file.
+    public let maxFileBytes: Int
+    /// A folder of OSV JSON records for the Vulnerabilities check; nil: no vulnerability database.
+    public let osvDirectory: URL?
+    /// The GitHub Actions workflows of `.github/workflows`, parsed once.
+    public let workflows: [WorkflowFile]
+
+    /// Walks `root` (which must be a folder, not a link to one).
+    /// - Parameters:
+    ///   - maxFileBytes: cap on bytes read per file (1 MiB by default).
+    ///   - maxFiles: cap on files listed.
+    ///   - maxDepth: cap on folder depth.
+    ///   - osvDirectory: a local folder of OSV records, if any.
+    public init(
+        root: URL, maxFileBytes: Int = 1 << 20, maxFiles: Int = 200_000, maxDepth: Int = 48,
+        osvDirectory: URL? = nil
+    ) throws {
+        let rootPath = root.standardizedFileURL.path
+        var info = stat()
+        guard lstat(rootPath, &info) == 0 else { throw CheckContextError.notAFolder(rootPath) }
+        guard (info.st_mode & S_IFMT) == S_IFDIR else { throw CheckContextError.notAFolder(rootPath) }
+        self.root = URL(fileURLWithPath: rootPath, isDirectory: true)
+        self.maxFileBytes = maxFileBytes
+        self.osvDirectory = osvDirectory
+        var walker = Walker(maxFiles: maxFiles, maxDepth: maxDepth)
+        walker.walk(absolute: rootPath, relative: "", depth: 0)
+        self.files = walker.files.sorted { $0.path < $1.path }
+        self.skippedSymlinks = walker.symlinks.sorted()
+        self.truncated = walker.truncated
+        // Workflows need reads, which need the fields above: parse them through a static helper.
+        self.workflows = CheckContext.parseWorkflows(
+            root: rootPath, files: self.files, maxFileBytes: maxFileBytes
+        )
+    }
+
+    /// The file at `path` (relative), if the walk listed it.
+    public func file(_ path: String) -> RepoFile? {
+        files.first { $0.path == path }
+    }
+
+    /// Files whose path matches `predicate`.
+    public func files(where predicate: (RepoFile) -> Bool) -> [RepoFile] {
+        files.filter(predicate)
+    }
+
+    /// At most `limit` (default `maxFileBytes`) bytes of the listed file at `path`; nil when it is not a listed
+    /// regular file or cannot be opened without following a link.
+    public func read(_ path: String, limit: Int? = nil) -> Data? {
+        guard files.contains(where: { $0.path == path }) else { return nil }
+        return CheckContext.readCapped(root: root.path, relative: path, limit: min(limit ?? maxFileBytes, maxFileBytes))
+    }
+
+    /// The file at `path` as UTF-8 text (invalid bytes replaced), capped like `read`.
+    public func text(_ path: String) -> String? {
+        guard let data = read(path) else { return nil }
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    static func readCapped(root: String, relative: String, limit: Int) -> Data? {
+        let full = root.hasSuffix("/") ? root + relative : root + "/" + relative
+        let fd = open(full, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { return nil }
+        var data = Data()
+        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+        while data.count < limit {
+            let want = min(buffer.count, limit - data.count)
+            let got = buffer.withUnsafeMutableBytes { systemRead(fd, $0.baseAddress, want) }
+            if got <= 0 { break }
+            data.append(contentsOf: buffer[0..<got])
+        }
+        return data
+    }
+
+    static func parseWorkflows(root: String, files: [RepoFile], maxFileBytes: Int) -> [WorkflowFile] {
+        files.filter(WorkflowFile.isWorkflowPath).map { file in
+            let data = readCapped(root: root, relative: file.path, limit: maxFileBytes) ?? Data()
+            return WorkflowFile(path: file.path, text: String(decoding: data, as: UTF8.self))
+        }
+    }
+}
+
+#if canImport(Glibc)
+private let systemRead = Glibc.read
+#elseif canImport(Darwin)
+private let systemRead = Darwin.read
+#endif
+
+/// Why a clone could not be walked.
+public enum CheckContextError: Error, CustomStringConvertible {
+    /// The path is not a folder (or is a link).
+    case notAFolder(String)
+
+    public var description: String {
+        switch self {
+        case .notAFolder(let path): "not a folder (or a symbolic link): \(path)"
+        }
+    }
+}
+
+/// The walk itself: `opendir`/`readdir` and `lstat`, never following links.
+private struct Walker {
+    let maxFiles: Int
+    let maxDepth: Int
+    var files: [RepoFile] = []
+    var symlinks: [String] = []
+    var truncated = false
+
+    init(maxFiles: Int, maxDepth: Int) {
+        self.maxFiles = maxFiles
+        self.maxDepth = maxDepth
+    }
+
+    mutating func walk(absolute: String, relative: String, depth: Int) {
+        guard depth <= maxDepth, !truncated else { return }
+        guard let dir = opendir(absolute) else { return }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            if name == "." || name == ".." { continue }
+            names.append(name)
+        }
+        closedir(dir)
+        for name in names.sorted() {
+            if truncated { return }
+            if name == ".git" { continue }
+            let abs = absolute + "/" + name
+            let rel = relative.isEmpty ? name : relative + "/" + name
+            var info = stat()
+            guard lstat(abs, &info) == 0 else { continue }
+            switch info.st_mode & S_IFMT {
+            case S_IFLNK:
+                symlinks.append(rel)
+            case S_IFDIR:
+                walk(absolute: abs, relative: rel, depth: depth + 1)
+            case S_IFREG:
+                if files.count >= maxFiles {
+                    truncated = true
+                    return
+                }
+                files.append(RepoFile(path: rel, size: Int64(info.st_size), isExecutable: info.st_mode & 0o111 != 0))
+            default:
+                continue  // sockets, fifos, devices: never read
+            }
+        }
+    }
+}
