@@ -408,7 +408,10 @@ public struct ScorecardRunner: Sendable {
         ])
         let process = ChildProcess(executable: executable, environment: childEnvironment, workingDirectory: home)
         do {
-            return try await process.run(arguments, deadline: deadline, maxStdoutBytes: maxStdoutBytes)
+            let output = try await process.run(arguments, deadline: deadline, maxStdoutBytes: maxStdoutBytes)
+            // Cancelled: Subprocess killed the group, so the child "ended by a signal"; that is not its failure.
+            if Task.isCancelled { throw CancellationError() }
+            return output
         } catch let error as CancellationError {
             throw error
         } catch let error as SubprocessError {
