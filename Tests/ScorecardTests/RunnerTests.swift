@@ -83,6 +83,7 @@ struct RunnerTests {
         #expect(failure?.reason == "malformed_output")
         #expect(failure?.isPermanent == false)
         #expect(failure?.message.contains("not JSON") == true)
+        #expect(failure?.message.contains("stdout starts with \"this is not a scorecard result\"") == true)
     }
 
     @Test("JSON of another shape: malformed_output naming the place")
@@ -247,6 +248,18 @@ struct RunnerTests {
         let fake = try FakeScorecard("touch @PIDS@\nexit 1")
         defer { fake.cleanUp() }
         let failure = await failure { try await fake.runner().run(clone: fake.clone, repository: repository) }
+        #expect(failure?.reason == "failed")
+        #expect(failure?.isPermanent == true)
+        #expect(!FileManager.default.fileExists(atPath: fake.pidsFile.path))
+    }
+
+    @Test("an invalid variable name in the configuration fails permanently", arguments: ["", "A=B", "NUL\u{0}"])
+    func invalidEnvironment(_ key: String) async throws {
+        let fake = try FakeScorecard("touch @PIDS@\nexit 1")
+        defer { fake.cleanUp() }
+        let failure = await failure {
+            try await fake.runner(environment: [key: "value"]).run(clone: fake.clone, repository: "github.com/x/y")
+        }
         #expect(failure?.reason == "failed")
         #expect(failure?.isPermanent == true)
         #expect(!FileManager.default.fileExists(atPath: fake.pidsFile.path))
