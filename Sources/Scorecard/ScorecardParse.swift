@@ -10,6 +10,7 @@ public enum ScorecardParseError: Error, Sendable, Equatable, CustomStringConvert
     /// top level), `problem` says what is wrong there.
     case wrongShape(path: String, problem: String)
 
+    /// One line for a log or an error message.
     public var description: String {
         switch self {
         case .empty: "empty output: no Scorecard result"

@@ -34,6 +34,7 @@ public struct ScorecardFailure: Error, Sendable, Equatable, CustomStringConverti
         case notFound = "not_found"
     }
 
+    /// The classified reason.
     public var kind: Kind
     /// Human-readable, scrubbed; names the exit status and the end of standard error where they help.
     public var message: String
@@ -45,12 +46,14 @@ public struct ScorecardFailure: Error, Sendable, Equatable, CustomStringConverti
     /// `timed_out`, `no_output`, `skipped`, `malformed_output`, `output_too_large`, `failed` or `not_found`.
     public var reason: String { kind.rawValue }
 
+    /// A failure; `message` must already be scrubbed.
     public init(_ kind: Kind, _ message: String, isPermanent: Bool) {
         self.kind = kind
         self.message = message
         self.isPermanent = isPermanent
     }
 
+    /// `reason: message`.
     public var description: String { "\(reason): \(message)" }
 }
 
@@ -71,6 +74,7 @@ public struct ScorecardRun: Sendable, Equatable {
     /// tell) before this run. The version the command wrote into its result is `report.scorecard.version`.
     public var commandVersion: String?
 
+    /// A run's result.
     public init(
         report: ScorecardReport, erroredChecks: [String], exitCode: Int32, stderrTail: String, duration: Duration,
         commandVersion: String?
