@@ -1,5 +1,6 @@
 import Foundation
 import Subprocess
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -39,8 +40,9 @@ struct ChildOutput: Sendable {
 }
 
 /// Runs one child in a session (and so a process group) of its own, with a deadline and a cap on standard
-/// output; on either limit the whole group is killed with SIGKILL. The same approach as GitTransport's
-/// `GitProcess` (which this target cannot import).
+/// output; on either limit the whole group is killed with SIGKILL. The approach of GitTransport's `GitProcess`
+/// (which this target cannot import), with one difference: the deadline watches the child until it has exited,
+/// not only until its pipes close, so a child that closes its output and keeps running is killed too.
 struct ChildProcess: Sendable {
     /// Raw standard error kept: twice what is shown, so that scrubbing can see whole secrets near the end.
     static let stderrKeptBytes = 8192
@@ -59,69 +61,134 @@ struct ChildProcess: Sendable {
 
         var subprocessEnvironment: [Subprocess.Environment.Key: String] = [:]
         for (key, value) in environment { subprocessEnvironment[.init(stringLiteral: key)] = value }
+        let childEnvironment = subprocessEnvironment
+        let platformOptions = options
+        let watch = Watch()
+        let executable = executable
+        let workingDirectory = workingDirectory
 
-        let result = try await Subprocess.run(
-            .path(FilePath(executable)),
-            arguments: Arguments(arguments),
-            environment: .custom(subprocessEnvironment),
-            workingDirectory: FilePath(workingDirectory.path),
-            platformOptions: options,
-            input: .none,
-            output: .sequence,
-            error: .sequence
-        ) { execution -> Supervised in
-            let pid = execution.processIdentifier.value
-            let stdoutSequence = execution.standardOutput
-            let stderrSequence = execution.standardError
-            do {
-                return try await Self.supervise(
-                    pid: pid, stdout: stdoutSequence, stderr: stderrSequence, deadline: deadline,
-                    maxStdoutBytes: maxStdoutBytes)
-            } catch {
-                // Reading failed or the task was cancelled: never leave the child running behind us.
-                kill(-pid, SIGKILL)
-                throw error
+        return try await withThrowingTaskGroup(of: ChildOutput?.self) { group in
+            group.addTask {
+                let result = try await Subprocess.run(
+                    .path(FilePath(executable)),
+                    arguments: Arguments(arguments),
+                    environment: .custom(childEnvironment),
+                    workingDirectory: FilePath(workingDirectory.path),
+                    platformOptions: platformOptions,
+                    input: .none,
+                    output: .sequence,
+                    error: .sequence
+                ) { execution -> Read in
+                    let pid = execution.processIdentifier.value
+                    watch.started(pid)
+                    let stdoutSequence = execution.standardOutput
+                    let stderrSequence = execution.standardError
+                    do {
+                        return try await Self.read(
+                            pid: pid, stdout: stdoutSequence, stderr: stderrSequence, maxStdoutBytes: maxStdoutBytes)
+                    } catch {
+                        // Reading failed or the task was cancelled: never leave the child running behind us.
+                        kill(-pid, SIGKILL)
+                        throw error
+                    }
+                }
+                // The child has exited and been reaped: the watchdog must not signal its (now free) pid.
+                let timedOut = watch.finished()
+                let read = result.closureResult
+                let verdict: ChildOutput.Verdict = timedOut ? .timedOut : (read.overCap ? .outputTooLarge : .completed)
+                // Anything of the group that outlived the child goes now, whatever the outcome (Subprocess stops
+                // reading when the child exits, so a background process still holding the pipes does not delay
+                // this). The group id cannot have been reused while any member lives; with none left this is ESRCH.
+                kill(-read.pid, SIGKILL)
+                return ChildOutput(
+                    verdict: verdict,
+                    status: result.terminationStatus,
+                    stdout: read.stdout,
+                    stderrTail: read.stderr,
+                    stderrTruncated: read.stderrTruncated,
+                    processGroup: read.pid
+                )
             }
+            group.addTask {
+                // Sleeps until the deadline, or until cancelled when the child is done.
+                if (try? await Task.sleep(until: deadline, clock: .continuous)) != nil { watch.expire() }
+                return nil
+            }
+            var output: ChildOutput?
+            while let part = try await group.next() {
+                if let part {
+                    output = part
+                    group.cancelAll()
+                }
+            }
+            guard let output else { throw CancellationError() }
+            return output
         }
-        let supervised = result.closureResult
-        // Anything of the group that outlived the child goes now.
-        if supervised.verdict != .completed || !result.terminationStatus.isSuccess { kill(-supervised.pid, SIGKILL) }
-        return ChildOutput(
-            verdict: supervised.verdict,
-            status: result.terminationStatus,
-            stdout: supervised.stdout,
-            stderrTail: supervised.stderr,
-            stderrTruncated: supervised.stderrTruncated,
-            processGroup: supervised.pid
-        )
     }
 
-    struct Supervised: Sendable {
-        var verdict: ChildOutput.Verdict
+    /// What the body read from the pipes.
+    struct Read: Sendable {
         var stdout: [UInt8]
+        var overCap: Bool
         var stderr: [UInt8]
         var stderrTruncated: Bool
         var pid: pid_t
     }
 
+    /// The child's pid for the watchdog, and whether the deadline passed, under one lock.
+    private final class Watch: Sendable {
+        private struct State {
+            var pid: pid_t?
+            var expired = false
+            var finished = false
+        }
+
+        private let state = Mutex(State())
+
+        /// The child started; killed at once if the deadline already passed.
+        func started(_ pid: pid_t) {
+            let expired = state.withLock { state in
+                state.pid = pid
+                return state.expired
+            }
+            if expired { kill(-pid, SIGKILL) }
+        }
+
+        /// The deadline passed: kill the group unless the child is already done.
+        func expire() {
+            state.withLock { state in
+                guard !state.finished else { return }
+                state.expired = true
+                if let pid = state.pid { kill(-pid, SIGKILL) }
+            }
+        }
+
+        /// The child is reaped; returns whether the deadline had passed before.
+        func finished() -> Bool {
+            state.withLock { state in
+                state.finished = true
+                return state.expired
+            }
+        }
+    }
+
     private enum Part: Sendable {
         case stdout([UInt8], overCap: Bool)
         case stderr([UInt8], truncated: Bool)
-        case verdict(ChildOutput.Verdict?)
     }
 
-    /// Reads both pipes while the watchdog enforces the deadline; returns when both pipes are closed.
-    private static func supervise(
+    /// Reads both pipes to their end, or standard output until the cap (then the group is killed).
+    private static func read(
         pid: pid_t, stdout stdoutSequence: SubprocessOutputSequence, stderr stderrSequence: SubprocessOutputSequence,
-        deadline: ContinuousClock.Instant, maxStdoutBytes: Int
-    ) async throws -> Supervised {
+        maxStdoutBytes: Int
+    ) async throws -> Read {
         try await withThrowingTaskGroup(of: Part.self) { group in
             group.addTask {
                 var bytes: [UInt8] = []
                 for try await chunk in stdoutSequence {
                     chunk.withUnsafeBytes { bytes.append(contentsOf: $0) }
                     if bytes.count > maxStdoutBytes {
-                        // Past the cap: stop reading, kill the group (which closes the pipe's other end).
+                        // Past the cap: stop reading, kill the group (which closes the pipes' other ends).
                         kill(-pid, SIGKILL)
                         bytes.removeSubrange(maxStdoutBytes...)
                         return .stdout(bytes, overCap: true)
@@ -145,48 +212,19 @@ struct ChildProcess: Sendable {
                 }
                 return .stderr(tail, truncated: truncated)
             }
-            group.addTask {
-                .verdict(await Self.watchdog(group: pid, deadline: deadline))
-            }
-            var result = Supervised(verdict: .completed, stdout: [], stderr: [], stderrTruncated: false, pid: pid)
-            var overCap = false
-            var timedOut = false
-            var readersDone = 0
+            var read = Read(stdout: [], overCap: false, stderr: [], stderrTruncated: false, pid: pid)
             while let part = try await group.next() {
                 switch part {
-                case .stdout(let bytes, let over):
-                    result.stdout = bytes
-                    overCap = over
-                    readersDone += 1
+                case .stdout(let bytes, let overCap):
+                    read.stdout = bytes
+                    read.overCap = overCap
                 case .stderr(let bytes, let truncated):
-                    result.stderr = bytes
-                    result.stderrTruncated = truncated
-                    readersDone += 1
-                case .verdict(let verdict):
-                    timedOut = verdict == .timedOut
+                    read.stderr = bytes
+                    read.stderrTruncated = truncated
                 }
-                // Both pipes closed (or stdout abandoned past the cap and stderr closed): stop watching.
-                if readersDone == 2 { group.cancelAll() }
             }
-            // The first limit hit wins: past the cap the group is killed at once, so it cannot also time out,
-            // unless the deadline came first.
-            result.verdict = timedOut ? .timedOut : (overCap ? .outputTooLarge : .completed)
-            return result
+            return read
         }
-    }
-
-    /// Sleeps until cancelled (returns nil) or the deadline (kills the group, returns `.timedOut`).
-    private static func watchdog(group pid: pid_t, deadline: ContinuousClock.Instant) async -> ChildOutput.Verdict? {
-        let clock = ContinuousClock()
-        while !Task.isCancelled {
-            let now = clock.now
-            if now >= deadline {
-                kill(-pid, SIGKILL)
-                return .timedOut
-            }
-            do { try await Task.sleep(for: min(.milliseconds(250), deadline - now)) } catch { return nil }
-        }
-        return nil
     }
 
     /// The executable a command names, as `execvp` would find it: a path (containing `/`) as given, relative to

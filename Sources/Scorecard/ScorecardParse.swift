@@ -10,6 +10,7 @@ public enum ScorecardParseError: Error, Sendable, Equatable, CustomStringConvert
     /// top level), `problem` says what is wrong there.
     case wrongShape(path: String, problem: String)
 
+    /// One line for a log or an error message.
     public var description: String {
         switch self {
         case .empty: "empty output: no Scorecard result"
@@ -57,7 +58,7 @@ extension ScorecardReport {
         case .keyNotFound(let key, let context):
             return .wrongShape(path: Self.path(context.codingPath), problem: "missing key \"\(key.stringValue)\"")
         case .typeMismatch(let type, let context):
-            return .wrongShape(path: Self.path(context.codingPath), problem: "expected \(Self.name(of: type)), \(context.debugDescription)")
+            return .wrongShape(path: Self.path(context.codingPath), problem: "expected \(Self.name(of: type))")
         case .valueNotFound(let type, let context):
             return .wrongShape(path: Self.path(context.codingPath), problem: "expected \(Self.name(of: type)), found null")
         @unknown default:
@@ -77,6 +78,8 @@ extension ScorecardReport {
         case is Double.Type, is Int.Type: "a number"
         case is [String].Type: "a list of strings"
         case is [Check].Type: "a list of checks"
+        case is Bool.Type: "a boolean"
+        case is [String: Any].Type: "an object"
         default: "\(type)"
         }
     }

@@ -34,6 +34,7 @@ public struct ScorecardFailure: Error, Sendable, Equatable, CustomStringConverti
         case notFound = "not_found"
     }
 
+    /// The classified reason.
     public var kind: Kind
     /// Human-readable, scrubbed; names the exit status and the end of standard error where they help.
     public var message: String
@@ -45,12 +46,14 @@ public struct ScorecardFailure: Error, Sendable, Equatable, CustomStringConverti
     /// `timed_out`, `no_output`, `skipped`, `malformed_output`, `output_too_large`, `failed` or `not_found`.
     public var reason: String { kind.rawValue }
 
+    /// A failure; `message` must already be scrubbed.
     public init(_ kind: Kind, _ message: String, isPermanent: Bool) {
         self.kind = kind
         self.message = message
         self.isPermanent = isPermanent
     }
 
+    /// `reason: message`.
     public var description: String { "\(reason): \(message)" }
 }
 
@@ -71,6 +74,7 @@ public struct ScorecardRun: Sendable, Equatable {
     /// tell) before this run. The version the command wrote into its result is `report.scorecard.version`.
     public var commandVersion: String?
 
+    /// A run's result.
     public init(
         report: ScorecardReport, erroredChecks: [String], exitCode: Int32, stderrTail: String, duration: Duration,
         commandVersion: String?
@@ -109,7 +113,7 @@ public struct ScorecardRun: Sendable, Equatable {
 /// | still running at ``timeout`` | `timed_out`, retryable (the group is killed) |
 /// | more than ``maxOutputBytes`` on stdout | `output_too_large`, permanent (the group is killed) |
 /// | the command is missing or not executable | `not_found`, permanent |
-/// | a repository name that is not `host/owner/name` | `failed`, permanent |
+/// | a repository name that is not `host/owner/name`, an invalid variable name | `failed`, permanent |
 ///
 /// Exit 1 without output is retryable on purpose: it is what bad flags do, and retrying the same configuration
 /// fails the same way, but the same job succeeds once the operator fixed the configuration, and a fatal runtime
@@ -202,15 +206,19 @@ public struct ScorecardRunner: Sendable {
 
     private func runOnce(clone: URL, repository: String, scrubber: Scrubber, version: String?) async throws -> ScorecardRun {
         let repo = try Self.repositoryName(repository, scrubber: scrubber)
+        for (key, value) in environment
+        where key.isEmpty || key.contains("=") || key.contains("\0") || value.contains("\0") {
+            throw ScorecardFailure(
+                .failed, scrubber.scrub("invalid environment variable \(key.debugDescription) in the configuration"),
+                isPermanent: true)
+        }
         if arguments.contains(where: { $0.contains("{clone}") }) {
             var isDirectory: ObjCBool = false
             guard FileManager.default.fileExists(atPath: clone.path, isDirectory: &isDirectory), isDirectory.boolValue else {
                 throw ScorecardFailure(.failed, scrubber.scrub("the clone folder \(clone.path) does not exist"), isPermanent: false)
             }
         }
-        let rendered = arguments.map { argument in
-            argument.replacingOccurrences(of: "{clone}", with: clone.path).replacingOccurrences(of: "{repo}", with: repo)
-        }
+        let rendered = arguments.map { Self.render($0, values: ["{clone}": clone.path, "{repo}": repo]) }
         let started = ContinuousClock.now
         let output = try await spawn(rendered, deadline: started + timeout, maxStdoutBytes: maxOutputBytes, scrubber: scrubber)
         let duration = ContinuousClock.now - started
@@ -223,6 +231,33 @@ public struct ScorecardRunner: Sendable {
         return try Self.classify(
             output, stderrTail: stderrTail, duration: duration, version: version, timeout: timeout,
             maxOutputBytes: maxOutputBytes, scrubber: scrubber)
+    }
+
+    /// `template` with each placeholder replaced in one pass (a value containing a placeholder stays as it is).
+    static func render(_ template: String, values: [String: String]) -> String {
+        var result = ""
+        var rest = Substring(template)
+        outer: while !rest.isEmpty {
+            if rest.first == "{" {
+                for (placeholder, value) in values where rest.hasPrefix(placeholder) {
+                    result += value
+                    rest = rest.dropFirst(placeholder.count)
+                    continue outer
+                }
+            }
+            result.append(rest.removeFirst())
+        }
+        return result
+    }
+
+    /// The first line of what was printed instead of a result, scrubbed, for a message: at most 120 bytes, control
+    /// characters shown as `?`. (Scrubbed before it is cut, so no piece of a secret survives the cut.)
+    static func preview(_ stdout: [UInt8], scrubber: Scrubber) -> String {
+        let text = scrubber.scrub(String(decoding: stdout.prefix(64 << 10), as: UTF8.self))
+        let line = text.split(whereSeparator: \.isNewline).first { !$0.allSatisfy(\.isWhitespace) } ?? ""
+        let printable = String(line.unicodeScalars.map { $0.properties.generalCategory == .control ? "?" : Character($0) })
+        let short = Scrubber.prefix(printable.trimmingCharacters(in: .whitespaces), maxBytes: 120)
+        return short.count < printable.count ? short + "…" : short
     }
 
     /// Maps how the child ended to a run or a failure (the table in the type's documentation).
@@ -274,7 +309,9 @@ public struct ScorecardRunner: Sendable {
         } catch {
             throw fail(
                 .malformedOutput,
-                withStderr("exit status \(code), \(output.stdout.count) bytes on stdout that are not a Scorecard result: \(error)"))
+                withStderr(
+                    "exit status \(code), \(output.stdout.count) bytes on stdout that are not a Scorecard result: \(error); "
+                        + "stdout starts with \(Self.preview(output.stdout, scrubber: scrubber).debugDescription)"))
         }
         return ScorecardRun(
             report: report,
@@ -408,7 +445,10 @@ public struct ScorecardRunner: Sendable {
         ])
         let process = ChildProcess(executable: executable, environment: childEnvironment, workingDirectory: home)
         do {
-            return try await process.run(arguments, deadline: deadline, maxStdoutBytes: maxStdoutBytes)
+            let output = try await process.run(arguments, deadline: deadline, maxStdoutBytes: maxStdoutBytes)
+            // Cancelled: Subprocess killed the group, so the child "ended by a signal"; that is not its failure.
+            if Task.isCancelled { throw CancellationError() }
+            return output
         } catch let error as CancellationError {
             throw error
         } catch let error as SubprocessError {
