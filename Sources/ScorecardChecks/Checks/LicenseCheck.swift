@@ -32,6 +32,14 @@ public struct LicenseCheck: Check {
             guard let groups = fileName.groups(file.name) else { continue }
             let ext = (groups[4] ?? "").lowercased()
             var spdx = groups[1] ?? groups[3]
+            if groups[4] == nil, let suffix = groups[3], file.name.hasSuffix("." + suffix) {
+                // `LICENSE.md` (an extension) or `LICENSE.MIT` (an id); `license.yaml` is neither.
+                if allowedExtensions.contains("." + suffix.lowercased()) {
+                    spdx = groups[1]
+                } else if SPDXLicenses.approved(id: suffix) == nil && !suffix.contains(where: \.isNumber) {
+                    continue
+                }
+            }
             if !allowedExtensions.contains(ext) {
                 // `LICENSE.Apache-2.0` style: the "extension" is part of the SPDX id.
                 guard spdx != nil else { continue }

@@ -125,7 +125,11 @@ public struct TokenPermissionsCheck: Check {
             case .none:
                 details.info("topLevel permissions set to 'none'", at: location)
             case .read:
-                details.info("topLevel permissions set to '\(finding.value)'", at: location)
+                if finding.isAll {
+                    details.info("topLevel permissions set to '\(finding.value)'", at: location)
+                } else {
+                    details.info("topLevel '\(finding.token)' permission set to '\(finding.value)'", at: location)
+                }
             case .undeclared:
                 details.warn("no topLevel permission defined", at: location)
                 topUndeclared.insert(finding.path)
