@@ -27,6 +27,3 @@ final class Fixture {
 
     func run(_ check: any Check) throws -> ScorecardReport.Check { check.run(try context()) }
 }
-
-/// A workflow file under `.github/workflows`.
-func workflow(_ body: String) -> String { body }
