@@ -86,6 +86,7 @@ let package = Package(
         .target(
             name: "GitTransport",
             dependencies: [
+                "Domain",
                 .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -122,6 +123,7 @@ let package = Package(
         .target(
             name: "Scorecard",
             dependencies: [
+                "Domain",
                 .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -267,7 +269,7 @@ let package = Package(
         .testTarget(
             name: "GitTransportTests",
             dependencies: [
-                "GitTransport", "GitFixtures",
+                "GitTransport", "GitFixtures", "Domain",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings

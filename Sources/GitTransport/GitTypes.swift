@@ -1,3 +1,5 @@
+import Domain
+
 /// A remote repository to read from, with an optional access token.
 ///
 /// The token reaches git only through its environment, as an HTTP header

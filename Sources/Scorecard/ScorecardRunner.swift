@@ -1,3 +1,4 @@
+import Domain
 import Foundation
 import Logging
 import Subprocess
@@ -177,7 +178,7 @@ public struct ScorecardRunner: Sendable {
     /// - Throws: ``ScorecardFailure`` (see the table above), or `CancellationError` when the task is cancelled
     ///   (the process group is killed).
     public func run(clone: URL, repository: String) async throws -> ScorecardRun {
-        let scrubber = Scrubber(secrets: environment.values)
+        let scrubber = SecretScrubber(secrets: environment.values)
         var logger = self.logger
         logger[metadataKey: "scorecard.repository"] = "\(scrubber.scrub(repository))"
         let clock = ContinuousClock()
@@ -204,7 +205,7 @@ public struct ScorecardRunner: Sendable {
         }
     }
 
-    private func runOnce(clone: URL, repository: String, scrubber: Scrubber, version: String?) async throws -> ScorecardRun {
+    private func runOnce(clone: URL, repository: String, scrubber: SecretScrubber, version: String?) async throws -> ScorecardRun {
         let repo = try Self.repositoryName(repository, scrubber: scrubber)
         for (key, value) in environment
         where key.isEmpty || key.contains("=") || key.contains("\0") || value.contains("\0") {
@@ -252,25 +253,25 @@ public struct ScorecardRunner: Sendable {
 
     /// The first line of what was printed instead of a result, scrubbed, for a message: at most 120 bytes, control
     /// characters shown as `?`. (Scrubbed before it is cut, so no piece of a secret survives the cut.)
-    static func preview(_ stdout: [UInt8], scrubber: Scrubber) -> String {
+    static func preview(_ stdout: [UInt8], scrubber: SecretScrubber) -> String {
         let text = scrubber.scrub(String(decoding: stdout.prefix(64 << 10), as: UTF8.self))
         let line = text.split(whereSeparator: \.isNewline).first { !$0.allSatisfy(\.isWhitespace) } ?? ""
         let printable = String(line.unicodeScalars.map { $0.properties.generalCategory == .control ? "?" : Character($0) })
-        let short = Scrubber.prefix(printable.trimmingCharacters(in: .whitespaces), maxBytes: 120)
+        let short = SecretScrubber.prefix(printable.trimmingCharacters(in: .whitespaces), maxBytes: 120)
         return short.count < printable.count ? short + "…" : short
     }
 
     /// Maps how the child ended to a run or a failure (the table in the type's documentation).
     static func classify(
         _ output: ChildOutput, stderrTail: String, duration: Duration, version: String?, timeout: Duration,
-        maxOutputBytes: Int, scrubber: Scrubber
+        maxOutputBytes: Int, scrubber: SecretScrubber
     ) throws(ScorecardFailure) -> ScorecardRun {
         func fail(_ kind: ScorecardFailure.Kind, _ message: String, permanent: Bool = false) -> ScorecardFailure {
             ScorecardFailure(kind, scrubber.scrub(message), isPermanent: permanent)
         }
         func withStderr(_ message: String) -> String {
             let tail = stderrTail.trimmingCharacters(in: .whitespacesAndNewlines)
-            return tail.isEmpty ? message + " (stderr empty)" : message + "; stderr: " + Scrubber.suffix(tail, maxBytes: 1024)
+            return tail.isEmpty ? message + " (stderr empty)" : message + "; stderr: " + SecretScrubber.suffix(tail, maxBytes: 1024)
         }
         switch output.verdict {
         case .timedOut:
@@ -335,7 +336,7 @@ public struct ScorecardRunner: Sendable {
     }
 
     /// `github.com/OWNER/NAME` from that or from `https://github.com/OWNER/NAME(.git)(/)`.
-    static func repositoryName(_ repository: String, scrubber: Scrubber) throws(ScorecardFailure) -> String {
+    static func repositoryName(_ repository: String, scrubber: SecretScrubber) throws(ScorecardFailure) -> String {
         var name = Substring(repository.trimmingCharacters(in: .whitespaces))
         for scheme in ["https://", "http://"] where name.lowercased().hasPrefix(scheme) {
             name = name.dropFirst(scheme.count)
@@ -364,7 +365,7 @@ public struct ScorecardRunner: Sendable {
     /// - Throws: ``ScorecardFailure`` (`not_found`, `timed_out`, `failed` when neither form answers).
     public func version() async throws -> String {
         if let cached = versionCache.value { return cached }
-        let scrubber = Scrubber(secrets: environment.values)
+        let scrubber = SecretScrubber(secrets: environment.values)
         var lastFailure: ScorecardFailure?
         for query in [["version"], ["--version"]] {
             let deadline = ContinuousClock.now + min(timeout, Self.versionTimeout)
@@ -403,19 +404,19 @@ public struct ScorecardRunner: Sendable {
         for line in lines {
             for label in ["GitVersion:", "Version:"] where line.hasPrefix(label) {
                 let value = line.dropFirst(label.count).trimmingCharacters(in: .whitespaces)
-                if !value.isEmpty { return Scrubber.prefix(value, maxBytes: 200) }
+                if !value.isEmpty { return SecretScrubber.prefix(value, maxBytes: 200) }
             }
         }
         // The official banner is ASCII art; skip lines without a letter or digit.
         guard let first = lines.first(where: { $0.contains(where: { $0.isLetter || $0.isNumber }) }) else { return nil }
-        return Scrubber.prefix(first, maxBytes: 200)
+        return SecretScrubber.prefix(first, maxBytes: 200)
     }
 
     // MARK: - Process
 
     /// Resolves the command, prepares the private `HOME` and runs the child once.
     private func spawn(
-        _ arguments: [String], deadline: ContinuousClock.Instant, maxStdoutBytes: Int, scrubber: Scrubber
+        _ arguments: [String], deadline: ContinuousClock.Instant, maxStdoutBytes: Int, scrubber: SecretScrubber
     ) async throws -> ChildOutput {
         let home = FileManager.default.temporaryDirectory
             .appendingPathComponent("repowatch-scorecard-\(UUID().uuidString)", isDirectory: true)

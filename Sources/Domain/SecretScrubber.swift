@@ -1,22 +1,22 @@
 import Foundation
 
-/// Removes secrets from text that may reach a log line, an error or `stderrTail`: the configured values, URL
-/// credentials (`scheme://user:pass@host` → `scheme://***@host`) and `Authorization:` header values.
-/// (GitTransport has its own; this target cannot import it.)
-struct Scrubber: Sendable {
+/// Removes secrets from text that may reach a log line, an error message or a kept stderr tail: the given
+/// values (tokens and their encoded forms), URL credentials (`scheme://user:pass@host` → `scheme://***@host`)
+/// and `Authorization:` header values. Used wherever a child process (git, Scorecard) may print a secret.
+public struct SecretScrubber: Sendable {
     /// Longest first, so a secret containing another is replaced whole.
     private let secrets: [String]
 
     /// Secrets shorter than 4 characters are not scrubbed: they are not secrets worth the name and would mangle
     /// ordinary text.
-    init(secrets: some Sequence<String>) {
+    public init(secrets: some Sequence<String>) {
         self.secrets = Array(Set(secrets.filter { $0.count >= 4 })).sorted { $0.utf8.count > $1.utf8.count }
     }
 
     /// The longest secret, in UTF-8 bytes (0 without secrets).
-    var longestSecretBytes: Int { secrets.first?.utf8.count ?? 0 }
+    public var longestSecretBytes: Int { secrets.first?.utf8.count ?? 0 }
 
-    func scrub(_ text: String) -> String {
+    public func scrub(_ text: String) -> String {
         var text = text
         for secret in secrets where text.contains(secret) {
             text = text.replacingOccurrences(of: secret, with: "***")
@@ -28,7 +28,7 @@ struct Scrubber: Sendable {
     ///
     /// `truncated`: `bytes` is the end of a longer stream, so it may begin with the end of a cut secret, which no
     /// longer matches; that beginning (as long as the longest secret) is dropped before anything is shown.
-    func scrubbedTail(_ bytes: [UInt8], truncated: Bool, limit: Int) -> String {
+    public func scrubbedTail(_ bytes: [UInt8], truncated: Bool, limit: Int) -> String {
         var text = scrub(String(decoding: bytes, as: UTF8.self))
         if truncated {
             text = String(text.dropFirst(max(longestSecretBytes, 1)))
@@ -37,7 +37,7 @@ struct Scrubber: Sendable {
     }
 
     /// The longest suffix of `text` of at most `maxBytes` UTF-8 bytes that starts at a character boundary.
-    static func suffix(_ text: String, maxBytes: Int) -> String {
+    public static func suffix(_ text: String, maxBytes: Int) -> String {
         guard text.utf8.count > maxBytes else { return text }
         var count = 0
         var start = text.endIndex
@@ -52,7 +52,7 @@ struct Scrubber: Sendable {
     }
 
     /// The longest prefix of `text` of at most `maxBytes` UTF-8 bytes that ends at a character boundary.
-    static func prefix(_ text: String, maxBytes: Int) -> String {
+    public static func prefix(_ text: String, maxBytes: Int) -> String {
         guard text.utf8.count > maxBytes else { return text }
         var count = 0
         var end = text.startIndex
@@ -66,7 +66,7 @@ struct Scrubber: Sendable {
     }
 
     /// Replaces the user-info part of every `scheme://user[:pass]@host` in `text` with `***`.
-    static func scrubURLCredentials(_ text: String) -> String {
+    public static func scrubURLCredentials(_ text: String) -> String {
         guard text.contains("://"), text.contains("@") else { return text }
         var result = ""
         var rest = Substring(text)
@@ -85,7 +85,7 @@ struct Scrubber: Sendable {
     }
 
     /// Replaces the value of any `Authorization:` header shown in `text`.
-    static func scrubAuthorizationHeaders(_ text: String) -> String {
+    public static func scrubAuthorizationHeaders(_ text: String) -> String {
         guard text.range(of: "authorization:", options: .caseInsensitive) != nil else { return text }
         var lines: [Substring] = []
         for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
