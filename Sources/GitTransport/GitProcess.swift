@@ -137,8 +137,27 @@ struct GitProcess: Sendable {
                 // Both pipes closed: git (and every helper holding them) is gone or going; stop watching.
                 if readersDone == 2 { group.cancelAll() }
             }
+            // A git that closed its pipes but keeps running is still held to the deadline.
+            while verdict == .completed, Self.isRunning(pid) {
+                if ContinuousClock.now >= deadline {
+                    kill(-pid, SIGKILL)
+                    verdict = .timedOut
+                    break
+                }
+                try await Task.sleep(for: .milliseconds(20))
+            }
             return (verdict, stdout, stderr, pid)
         }
+    }
+
+    /// True while `pid` runs: it exists and is not a zombie waiting to be reaped (`/proc/<pid>/stat`).
+    static func isRunning(_ pid: pid_t) -> Bool {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let close = stat.lastIndex(of: ")")
+        else { return false }
+        // "pid (comm) S …": the state follows the command name, which may itself hold spaces or parentheses.
+        let state = stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).first
+        return state != "Z" && state != "X"
     }
 
     private enum Part: Sendable {

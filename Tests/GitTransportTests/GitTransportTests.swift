@@ -435,6 +435,28 @@ struct HostileTests {
         await server.stop()
     }
 
+    /// Found by the Scorecard runner's review: a child that closes its pipes and keeps running must still
+    /// be held to the deadline (the readers end at once; the watch on the process must not).
+    @Test("A git that closes its output and hangs is still killed at the deadline")
+    func hangAfterClosingPipes() async throws {
+        let sandbox = try Sandbox()
+        defer { sandbox.cleanUp() }
+        let script = sandbox.root.appendingPathComponent("hanging-git")
+        try "#!/bin/sh\nexec >/dev/null 2>&1\nsleep 600\n".write(to: script, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: script.path)
+        let groups = GroupRecorder()
+        var git = GitClient(
+            executable: script.path, limits: GitLimits(timeout: .seconds(1), maxBytes: 1 << 20), allowedProtocols: ["http"],
+            logger: Logger(label: "GitTransportTests"))
+        git.onProcessStart = { groups.record($0) }
+        let started = ContinuousClock.now
+        await #expect(throws: GitFailure.timedOut(.seconds(1))) {
+            try await git.lsRemote(GitRemote(url: "http://127.0.0.1:9/x/y"))
+        }
+        #expect(ContinuousClock.now - started < .seconds(30), "ended at the deadline, not when sleep would have")
+        #expect(await Processes.waitUntilGone(groups.all) == [])
+    }
+
     @Test("A slow server: the operation times out and leaves no process")
     func timeout() async throws {
         let sandbox = try Sandbox()
