@@ -27,6 +27,13 @@ public struct Activity: Sendable, Equatable, Codable {
     public var windowStart: Date
     public var computedAt: Date
 
+    /// The names of `GET /v1/repositories/{id}/activity`, kept in the health reports too.
+    enum CodingKeys: String, CodingKey {
+        case commitsTotal = "commits_total", commits30d = "commits_30d", commits90d = "commits_90d", commits365d = "commits_365d"
+        case activeAuthors90d = "active_authors_90d", daysSinceLastCommit = "days_since_last_commit", busFactor = "bus_factor"
+        case weeklyCommits = "weekly_commits", topAuthors = "top_authors", windowStart = "window_start", computedAt = "computed_at"
+    }
+
     /// The commit fields the metrics need.
     public struct Sample: Sendable, Equatable {
         public var authorName: String

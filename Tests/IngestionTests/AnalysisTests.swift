@@ -67,6 +67,8 @@ struct AnalysisTests {
             #expect((scorecard["checks"] as? [Any])?.count == 18)
             let activity = try #require(json["activity"] as? [String: Any])
             #expect(activity["commits_total"] as? Int == 300)
+            #expect(Set(activity.keys).isSuperset(of: ["commits_30d", "commits_90d", "commits_365d", "active_authors_90d", "bus_factor"]),
+                    "the report names the metrics as the activity endpoint does: \(activity.keys.sorted())")
             let next = try #require(repository.nextCheckAt)
             #expect(next > h.now.addingTimeInterval(0.89 * 86_400) && next < h.now.addingTimeInterval(1.11 * 86_400), "re-checked in a day ± 10 %")
         }
