@@ -71,8 +71,7 @@ public struct HealthAnalysisHandler: JobHandler {
                 return try await runner.run(clone: directory, repository: name)
             }
         } catch let failure as ScorecardFailure {
-            let error = PipelineFailure(reason: failure.reason, message: failure.message)
-            throw failure.isPermanent ? JobFailure.permanent(error.description) : error
+            throw PipelineFailure(reason: failure.reason, message: failure.message).thrown(permanent: failure.isPermanent)
         }
     }
 
@@ -80,8 +79,8 @@ public struct HealthAnalysisHandler: JobHandler {
         do {
             return try await runner.version()
         } catch let failure as ScorecardFailure {
-            let error = PipelineFailure(reason: failure.reason, message: "cannot read the Scorecard command's version: \(failure.message)")
-            throw failure.isPermanent ? JobFailure.permanent(error.description) : error
+            throw PipelineFailure(reason: failure.reason, message: "cannot read the Scorecard command's version: \(failure.message)")
+                .thrown(permanent: failure.isPermanent)
         }
     }
 

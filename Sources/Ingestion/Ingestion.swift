@@ -53,12 +53,13 @@ public struct Ingestion: Sendable {
         var token: String?
         if let sealed = work.sealedToken {
             guard let tokens else {
-                throw JobFailure.permanent(PipelineFailure(reason: "token_unavailable", message: "no token key is configured to open the repository's token").description)
+                throw PipelineFailure(reason: "token_unavailable", message: "no token key is configured to open the repository's token")
+                    .thrown(permanent: true)
             }
             do {
                 token = try tokens.open(sealed, boundTo: work.repository.id)
             } catch {
-                throw JobFailure.permanent(PipelineFailure(reason: "token_unavailable", message: "\(error)").description)
+                throw PipelineFailure(reason: "token_unavailable", message: "\(error)").thrown(permanent: true)
             }
         }
         return GitRemote(url: work.repository.url.canonical, token: token)
@@ -106,8 +107,7 @@ public struct Ingestion: Sendable {
 
     /// A git failure as the job sees it: permanent ones are not retried.
     static func pipelineError(_ failure: GitFailure) -> any Error {
-        let error = PipelineFailure(reason: failure.reason, message: failure.description)
-        return failure.isPermanent ? JobFailure.permanent(error.description) : error
+        PipelineFailure(reason: failure.reason, message: failure.description).thrown(permanent: failure.isPermanent)
     }
 
     /// The repository's `.mailmap` at the head: a regular file of at most 64 KiB, else nil.

@@ -108,3 +108,10 @@ extension RepositoryJob {
         self.init(repositoryID: id)
     }
 }
+
+extension PipelineFailure {
+    /// What a handler throws for this failure: given up at once when retrying cannot help, else retried.
+    public func thrown(permanent: Bool) -> any Error {
+        permanent ? JobFailure.permanent(description) : self
+    }
+}

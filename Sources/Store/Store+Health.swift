@@ -118,14 +118,10 @@ extension SQLExecutor {
     @discardableResult
     public func completeIfDone(repository id: UUID, schedule: CheckSchedule, now: Date) async throws -> HealthReportRecord? {
         guard let work = try await repositoryWork(id: id), work.repository.state.isActive,
-            let head = work.repository.headCommit, work.backfilledHead == head
+            let head = work.repository.headCommit, work.backfilledHead == head, work.analyzedHead == head
         else { return nil }
-        guard try await first("SELECT analyzed_head FROM repositories WHERE id = \(id)")?.string("analyzed_head") == head else { return nil }
 
-        let windowStart = now.addingTimeInterval(-schedule.window.seconds)
-        let samples = try await activitySamples(repository: id, since: windowStart)
-        let activity = Activity.compute(
-            commits: samples, lastCommitAt: work.headCommittedAt, mailmap: Mailmap(parsing: work.mailmap ?? ""), windowStart: windowStart, now: now)
+        let activity = try await activity(of: work, window: schedule.window, now: now)
         let scorecard = try await latestScorecard(repository: id, head: head)
         let health = HealthScore(
             scorecardAggregate: scorecard?.aggregate, daysSinceLastCommit: activity.daysSinceLastCommit, commits90d: activity.commits90d,

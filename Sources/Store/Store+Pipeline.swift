@@ -15,6 +15,8 @@ public struct RepositoryWork: Sendable, Equatable {
     public var headCommittedAt: Date?
     public var failureReason: String?
     public var attempts: Int
+    /// The head whose analysis is done (the repository is ready when it and `backfilledHead` are the head).
+    public var analyzedHead: String?
 }
 
 /// The pipeline's writes: stages, progress, clone results, commits. Each runs on the executor it is
@@ -23,7 +25,7 @@ extension SQLExecutor {
     public func repositoryWork(id: UUID) async throws -> RepositoryWork? {
         guard let row = try await first("""
             SELECT \(raw: Self.repositoryColumns), r.backfilled_head, r.token_sealed, r.private_to, r.mailmap, r.window_empty,
-                r.head_committed_at, r.failure_reason, r.attempts
+                r.head_committed_at, r.failure_reason, r.attempts, r.analyzed_head
             FROM repositories r WHERE r.id = \(id)
             """)
         else { return nil }
@@ -31,7 +33,8 @@ extension SQLExecutor {
             repository: try Self.decodeRepository(row), backfilledHead: try row.string("backfilled_head"),
             sealedToken: try row.string("token_sealed"), privateTo: try row.uuid("private_to"), mailmap: try row.string("mailmap"),
             windowEmpty: try row.bool("window_empty") ?? false, headCommittedAt: try row.date("head_committed_at"),
-            failureReason: try row.string("failure_reason"), attempts: Int(try row.int("attempts") ?? 0))
+            failureReason: try row.string("failure_reason"), attempts: Int(try row.int("attempts") ?? 0),
+            analyzedHead: try row.string("analyzed_head"))
     }
 
     /// A worker begins `stage` on a repository (attempt `attempts` of its job). A ready repository is
@@ -149,6 +152,14 @@ extension SQLExecutor {
                 authoredAt: try row.require("authored_at", row.date), committedAt: try row.require("committed_at", row.date),
                 summary: try row.require("summary", row.string), stats: stats)
         }
+    }
+
+    /// The repository's activity now: its stored commits of the window, its `.mailmap`, its head's date.
+    public func activity(of work: RepositoryWork, window: Duration, now: Date) async throws -> Activity {
+        let windowStart = now.addingTimeInterval(-window.seconds)
+        return Activity.compute(
+            commits: try await activitySamples(repository: work.repository.id, since: windowStart), lastCommitAt: work.headCommittedAt,
+            mailmap: Mailmap(parsing: work.mailmap ?? ""), windowStart: windowStart, now: now)
     }
 
     /// What the activity metrics need: author and date of every commit since `since`.

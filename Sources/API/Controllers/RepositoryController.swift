@@ -64,17 +64,13 @@ struct RepositoryController {
     @Sendable func activity(_ request: Request, context: AppRequestContext) async throws -> Response {
         let caller = try context.requireCaller()
         let id = try repositoryID(context)
-        let now = Date()
-        let windowStart = now.addingTimeInterval(-settings.git.historyWindow.seconds)
-        let (work, samples) = try await store.read { db -> (RepositoryWork?, [Activity.Sample]) in
-            guard try await db.canSee(repository: id, caller: caller), let work = try await db.repositoryWork(id: id) else { return (nil, []) }
-            return (work, try await db.activitySamples(repository: id, since: windowStart))
+        let window = settings.git.historyWindow
+        let response = try await store.read { db -> ActivityResponse? in
+            guard try await db.canSee(repository: id, caller: caller), let work = try await db.repositoryWork(id: id) else { return nil }
+            return ActivityResponse(try await db.activity(of: work, window: window, now: Date()), work: work)
         }
-        guard let work else { throw APIError.notFound("no repository with id \(id.lowercased)") }
-        let activity = Activity.compute(
-            commits: samples, lastCommitAt: work.headCommittedAt, mailmap: Mailmap(parsing: work.mailmap ?? ""),
-            windowStart: windowStart, now: now)
-        return try JSONResponse.make(.ok, ActivityResponse(activity, work: work))
+        guard let response else { throw APIError.notFound("no repository with id \(id.lowercased)") }
+        return try JSONResponse.make(.ok, response)
     }
 
     /// GET /v1/repositories/{id}/commits?limit=&cursor= — stored commits, newest first.
@@ -112,46 +108,34 @@ struct RepositoryController {
     }
 }
 
-struct ActivityResponse: Encodable {
-    struct Author: Encodable {
-        let name: String
-        let email: String
-        let commits: Int
-    }
+/// The metrics (named by ``Activity``'s coding keys) and what the endpoint adds about the repository.
+struct ActivityResponse: Encodable, Sendable {
+    let activity: Activity
     let repository_id: String
-    let commits_total: Int
-    let commits_30d: Int
-    let commits_90d: Int
-    let commits_365d: Int
-    let active_authors_90d: Int
-    @NullEncodable var days_since_last_commit: Int?
-    let bus_factor: Int
-    let weekly_commits: [Int]
-    let top_authors: [Author]
-    let window_start: Date
-    let computed_at: Date
     /// True when the window had no commit (the clone fell back to the newest commit alone).
     let window_empty: Bool
     /// True once the backfill stored the whole window up to the current head.
     let complete: Bool
-    @NullEncodable var head_commit: String?
+    let head_commit: String?  // encoded as null when absent (below)
 
-    init(_ a: Activity, work: RepositoryWork) {
+    init(_ activity: Activity, work: RepositoryWork) {
+        self.activity = activity
         repository_id = work.repository.id.lowercased
-        commits_total = a.commitsTotal
-        commits_30d = a.commits30d
-        commits_90d = a.commits90d
-        commits_365d = a.commits365d
-        active_authors_90d = a.activeAuthors90d
-        days_since_last_commit = a.daysSinceLastCommit
-        bus_factor = a.busFactor
-        weekly_commits = a.weeklyCommits
-        top_authors = a.topAuthors.map { Author(name: $0.name, email: $0.email, commits: $0.commits) }
-        window_start = a.windowStart
-        computed_at = a.computedAt
         window_empty = work.windowEmpty
         complete = work.backfilledHead != nil && work.backfilledHead == work.repository.headCommit
         head_commit = work.repository.headCommit
+    }
+
+    enum CodingKeys: String, CodingKey { case repository_id, window_empty, complete, head_commit }
+
+    func encode(to encoder: any Encoder) throws {
+        // One JSON object: the metrics' keys and these side by side.
+        try activity.encode(to: encoder)
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(repository_id, forKey: .repository_id)
+        try container.encode(window_empty, forKey: .window_empty)
+        try container.encode(complete, forKey: .complete)
+        try container.encode(head_commit, forKey: .head_commit)
     }
 }
 
