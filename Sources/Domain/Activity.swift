@@ -34,6 +34,22 @@ public struct Activity: Sendable, Equatable, Codable {
         case weeklyCommits = "weekly_commits", topAuthors = "top_authors", windowStart = "window_start", computedAt = "computed_at"
     }
 
+    /// Every key is written, an unknown `days_since_last_commit` as `null` (the synthesized encoding would leave it out).
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(commitsTotal, forKey: .commitsTotal)
+        try container.encode(commits30d, forKey: .commits30d)
+        try container.encode(commits90d, forKey: .commits90d)
+        try container.encode(commits365d, forKey: .commits365d)
+        try container.encode(activeAuthors90d, forKey: .activeAuthors90d)
+        try container.encode(daysSinceLastCommit, forKey: .daysSinceLastCommit)
+        try container.encode(busFactor, forKey: .busFactor)
+        try container.encode(weeklyCommits, forKey: .weeklyCommits)
+        try container.encode(topAuthors, forKey: .topAuthors)
+        try container.encode(windowStart, forKey: .windowStart)
+        try container.encode(computedAt, forKey: .computedAt)
+    }
+
     /// The commit fields the metrics need.
     public struct Sample: Sendable, Equatable {
         public var authorName: String

@@ -58,6 +58,9 @@ struct ActivityTests {
             windowStart: Self.now.addingTimeInterval(-365 * 86_400), now: Self.now)
         #expect(activity.commitsTotal == 0 && activity.busFactor == 0 && activity.activeAuthors90d == 0)
         #expect(activity.daysSinceLastCommit == 500)
+        let unknown = Activity.compute(commits: [], lastCommitAt: nil, mailmap: .empty, windowStart: Self.now, now: Self.now)
+        let json = String(decoding: try! JSONEncoder().encode(unknown), as: UTF8.self)
+        #expect(json.contains("\"days_since_last_commit\":null"), "an unknown value is null, not missing: \(json)")
         #expect(activity.weeklyCommits == Array(repeating: 0, count: 52))
     }
 
