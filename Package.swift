@@ -81,6 +81,16 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Pipeline: the one owner of a repository's lifecycle: the stage jobs and what they carry, the
+        // state machine's transitions, and the level-triggered reconciliation that restores its invariant.
+        .target(
+            name: "Pipeline",
+            dependencies: [
+                "Domain", "Store", "Queue",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // GitTransport: shallow clone / fetch / ls-remote with the `git` command line, safe with untrusted
         // repositories (no hooks, no host config, no symlinks followed, token only in the environment, caps).
         .target(
@@ -113,7 +123,7 @@ let package = Package(
         .target(
             name: "Ingestion",
             dependencies: [
-                "Domain", "Store", "Queue", "GitTransport", "GitHistory",
+                "Domain", "Store", "Queue", "Pipeline", "GitTransport", "GitHistory",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -133,7 +143,7 @@ let package = Package(
         .target(
             name: "Analysis",
             dependencies: [
-                "Domain", "Store", "Queue", "Ingestion", "Scorecard",
+                "Domain", "Store", "Queue", "Pipeline", "Ingestion", "Scorecard",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -161,7 +171,7 @@ let package = Package(
         .target(
             name: "API",
             dependencies: [
-                "Domain", "Store", "Settings", "Queue", "Analysis",
+                "Domain", "Store", "Settings", "Queue", "Pipeline", "Analysis",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -177,7 +187,7 @@ let package = Package(
         .target(
             name: "CLI",
             dependencies: [
-                "Domain", "Settings", "Store", "Queue", "API", "Ingestion", "GitTransport", "GitHistory", "Scorecard", "Analysis",
+                "Domain", "Settings", "Store", "Queue", "Pipeline", "API", "Ingestion", "GitTransport", "GitHistory", "Scorecard", "Analysis",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -228,7 +238,7 @@ let package = Package(
         .executableTarget(
             name: "BackfillBench",
             dependencies: [
-                "Ingestion", "GitHistory", "GitTransport", "GitFixtures", "Store", "Domain",
+                "Ingestion", "Pipeline", "GitHistory", "GitTransport", "GitFixtures", "Store", "Domain", "Queue",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
             ],
@@ -239,7 +249,7 @@ let package = Package(
         .executableTarget(
             name: "RecheckBench",
             dependencies: [
-                "Analysis", "Ingestion", "Scorecard", "Queue", "Store", "Domain", "GitFixtures", "GitHistory", "GitTransport",
+                "Analysis", "Ingestion", "Scorecard", "Queue", "Pipeline", "Store", "Domain", "GitFixtures", "GitHistory", "GitTransport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -266,6 +276,12 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The repository lifecycle on both engines, with the stages played by the tests (every order of endings).
+        .testTarget(
+            name: "PipelineTests",
+            dependencies: ["Pipeline", "Queue", "Store", "Domain", "TestSupport"],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "GitTransportTests",
             dependencies: [
@@ -277,13 +293,13 @@ let package = Package(
         .testTarget(
             name: "IngestionTests",
             dependencies: [
-                "Ingestion", "GitTransport", "GitHistory", "GitFixtures", "Store", "Queue", "Domain", "TestSupport", "Analysis", "Scorecard",
+                "Ingestion", "GitTransport", "GitHistory", "GitFixtures", "Store", "Queue", "Pipeline", "Domain", "TestSupport", "Analysis", "Scorecard",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "CLITests", dependencies: ["TestSupport", "GitFixtures", "Store", "Queue", "Domain"], swiftSettings: swiftSettings),
+        .testTarget(name: "CLITests", dependencies: ["TestSupport", "GitFixtures", "Store", "Queue", "Pipeline", "Domain"], swiftSettings: swiftSettings),
         .testTarget(
             name: "GitHistoryTests",
             dependencies: ["GitHistory", "GitFixtures"],
@@ -309,7 +325,7 @@ let package = Package(
         .testTarget(
             name: "StoreTests",
             dependencies: [
-                "Store", "Domain", "TestSupport",
+                "Store", "Domain", "Queue", "Pipeline", "TestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
@@ -318,7 +334,7 @@ let package = Package(
         .testTarget(
             name: "APITests",
             dependencies: [
-                "API", "Store", "Settings", "Domain", "Queue", "TestSupport",
+                "API", "Store", "Settings", "Domain", "Queue", "Pipeline", "TestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

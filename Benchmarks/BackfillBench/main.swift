@@ -5,6 +5,8 @@ import GitHistory
 import GitTransport
 import Ingestion
 import Logging
+import Pipeline
+import Queue
 import Store
 import Subprocess
 
@@ -116,7 +118,10 @@ func backfill(into store: any Store, label: String) async throws -> Double {
     let ingestion = Ingestion(
         cache: CloneCache(root: scratch.appendingPathComponent("unused-cache"), budgetBytes: 1 << 40, logger: logger),
         git: GitClient(limits: GitLimits(timeout: .seconds(600), maxBytes: 1 << 40), logger: logger),
-        history: HistoryReaders.preferred(), window: .seconds(365 * 86_400), maxCommits: generated.commitCount + 1, tokens: nil)
+        history: HistoryReaders.preferred(), window: .seconds(365 * 86_400), maxCommits: generated.commitCount + 1, tokens: nil,
+        lifecycle: Lifecycle(
+            queue: JobQueue(store: store),
+            schedule: CheckSchedule(interval: .seconds(86_400), minimumInterval: .seconds(3600), window: .seconds(365 * 86_400))))
     var times: [Double] = []
     for run in 0..<options.runs {
         let url = try RepositoryURL(parsing: "https://github.com/bench/\(label)-\(run)-\(UUID().uuidString.prefix(8))")

@@ -6,6 +6,7 @@ import GitHistory
 import GitTransport
 import Ingestion
 import Logging
+import Pipeline
 import Queue
 import Scorecard
 import ServiceLifecycle
@@ -75,7 +76,10 @@ let scorecardCommand = options.scorecard ?? URL(fileURLWithPath: CommandLine.arg
 var results: [String: Any] = ["engine": engine]
 try await withRunningStore(store) { store in
     try await store.migrate(logger: logger)
-    let queue = PipelineJobs.withFailureHooks(JobQueue(store: store))
+    let lifecycle = Lifecycle(
+        queue: JobQueue(store: store),
+        schedule: CheckSchedule(interval: .seconds(86_400), minimumInterval: .seconds(3600), window: .seconds(365 * 86_400)))
+    let queue = lifecycle.installed(on: JobQueue(store: store))
 
     // 1. First setup, then re-checks of the unchanged repository.
     let served = scratch.appendingPathComponent("served")
@@ -87,12 +91,12 @@ try await withRunningStore(store) { store in
     let ingestion = Ingestion(
         cache: CloneCache(root: scratch.appendingPathComponent("clones"), budgetBytes: 1 << 40, logger: logger),
         git: GitClient(limits: GitLimits(timeout: .seconds(600), maxBytes: 1 << 40), allowedProtocols: ["http"], logger: logger),
-        history: HistoryReaders.preferred(), window: .seconds(365 * 86_400), maxCommits: 1000, tokens: nil)
+        history: HistoryReaders.preferred(), window: .seconds(365 * 86_400), maxCommits: 1000, tokens: nil, lifecycle: lifecycle)
     let runner = ScorecardRunner(command: scorecardCommand, arguments: ["--local={clone}", "--format=json", "--show-details"], logger: logger)
     var registry = JobRegistry()
     ingestion.register(into: &registry, timeout: .seconds(600))
     registry.register(HealthAnalysisHandler(ingestion: ingestion, runner: runner, cacheTTL: .seconds(86_400)), timeout: .seconds(600))
-    registry.register(ScheduleRechecksHandler())
+    registry.register(ScheduleRechecksHandler(lifecycle: lifecycle))
     let workers = JobWorkers(
         queue: queue, registry: registry,
         configuration: .init(
@@ -114,8 +118,7 @@ try await withRunningStore(store) { store in
     let id = try await store.transaction { tx in
         let user = try await tx.user(named: "bench", createIfMissing: true)!
         let added = try await tx.addToWatchlist(userID: user.id, url: url, alertsJSON: "{}", notes: nil, now: Date())
-        let setup = PipelineJobs.RepositorySetup(repositoryID: added.entry.repository.id)
-        try await queue.enqueue(setup, options: setup.options, in: tx)
+        try await lifecycle.added(repository: added.entry.repository.id, in: tx)
         return added.entry.repository.id
     }
     try await waitUntil { try await store.read { try await $0.repository(id: id) }?.state.status == .ready }

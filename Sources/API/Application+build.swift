@@ -1,6 +1,7 @@
 import Domain
 import Hummingbird
 import Logging
+import Pipeline
 import Prometheus
 import Queue
 import ServiceLifecycle
@@ -13,7 +14,9 @@ import Store
 /// - Parameters:
 ///   - settings: resolved configuration.
 ///   - store: the store; it is also run as the first service, so it starts before the server and stops after it.
-///   - queue: the job queue in that store (enqueues from the API, admin routes, queue metrics).
+///   - queue: the job queue in that store (enqueues from the API, admin routes, queue metrics). The pipeline's
+///     finish hooks are installed on it here, so an administrator's cancel or delete of a stage's job
+///     reconciles its repository.
 ///   - registry: where metrics go (shared with the other roles of the process).
 ///   - migrations: brings the schema up to date before the server accepts a request (runs as the second service).
 ///   - services: further services to run beside the server (workers, scheduler), in dependency order.
@@ -33,9 +36,11 @@ public func buildApplication(
     router.add(middleware: MetricsMiddleware(registry: registry))
     router.add(middleware: ErrorMiddleware())
 
+    let lifecycle = Lifecycle(queue: queue, schedule: CheckSchedule(settings: settings))
+    let queue = lifecycle.installed(on: queue)
     SystemController(store: store, queue: queue, registry: registry, settings: settings).addRoutes(to: router)
 
-    let service = WatchlistService(store: store, queue: queue, settings: settings, tokens: tokens)
+    let service = WatchlistService(store: store, lifecycle: lifecycle, queue: queue, settings: settings, tokens: tokens)
     let auth = AuthMiddleware(store: store, cache: CallerCache(ttl: .seconds(settings.keyCacheSeconds)))
     let v1 = router.group("v1").add(middleware: auth)
     // Status answers are cached while they are current: exact on PostgreSQL while the invalidator

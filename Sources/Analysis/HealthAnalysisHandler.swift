@@ -2,14 +2,15 @@ import Domain
 import Foundation
 import Ingestion
 import Logging
+import Pipeline
 import Queue
 import Scorecard
 import Store
 
-/// `health-analysis`: run Scorecard on the clone — or reuse its cached result for this head, command and
-/// version while it is fresh — then, once the backfill of the same head is done too, write the health
-/// report and make the repository `ready` (``SQLExecutor/completeIfDone(repository:schedule:now:)``),
-/// all in the transaction that completes the job.
+/// `health-analysis`: run Scorecard on the tree of the job's head — or reuse its cached result for this
+/// head, command and version while it is fresh — and record the analysis of that head, in the
+/// transaction that completes the job (whose end lets the lifecycle write the report once the backfill
+/// of the same head is done too).
 public struct HealthAnalysisHandler: JobHandler {
     let ingestion: Ingestion
     let runner: ScorecardRunner
@@ -21,17 +22,18 @@ public struct HealthAnalysisHandler: JobHandler {
         self.cacheTTL = cacheTTL
     }
 
-    public func handle(_ arguments: PipelineJobs.HealthAnalysis, context: JobContext) async throws {
-        let id = arguments.repositoryID
+    public func handle(_ job: PipelineJobs.HealthAnalysis, context: JobContext) async throws {
+        let id = job.repositoryID
         let store = context.store
-        let now = ingestion.clock()
-        guard let work = try await store.read({ try await $0.repositoryWork(id: id) }) else {
-            context.logger.info("repository no longer exists; analysis skipped", metadata: ["repository": "\(id)"])
+        let lifecycle = ingestion.lifecycle
+        // Gone, failed, or another run or head is wanted: nothing to do (the job's end reconciles).
+        guard let work = try await store.transaction({ try await lifecycle.begin(job, attempt: context.job.attempt, in: $0) }),
+            let head = job.head
+        else {
+            context.logger.info("analysis no longer wanted; skipped", metadata: ["repository": "\(id)", "generation": "\(job.generation)"])
             return
         }
-        guard let head = work.repository.headCommit else {
-            throw PipelineFailure(reason: "no_head", message: "the repository has no recorded head to analyse")
-        }
+        let now = ingestion.clock()
         let version = try await scorecardVersion()
         let commandKey = ([runner.command, version] + runner.arguments).joined(separator: " ")
         if let cached = try await store.read({ try await $0.freshScorecard(repository: id, head: head, commandKey: commandKey, now: now) }) {
@@ -39,7 +41,16 @@ public struct HealthAnalysisHandler: JobHandler {
                 "repository": "\(work.repository.url)", "head": "\(head)", "from": "\(cached.createdAt)",
             ])
         } else {
-            let run = try await analyse(work, head: head, context: context)
+            guard let run = try await analyse(work, head: head, context: context) else {
+                context.logger.warning("the remote no longer has the head to analyse; setup runs again", metadata: [
+                    "repository": "\(work.repository.url)", "head": "\(head)",
+                ])
+                try await store.transaction { tx in
+                    try await lifecycle.headUnavailable(job, in: tx)
+                    try await context.complete(in: tx)
+                }
+                return
+            }
             let result = StoredScorecard(
                 headCommit: head, commandKey: commandKey, version: version, reportJSON: try Self.json(run.report),
                 aggregate: ScorecardReport.aggregate(of: run.report.checks), erroredChecks: run.erroredChecks, exitCode: Int(run.exitCode),
@@ -51,23 +62,20 @@ public struct HealthAnalysisHandler: JobHandler {
                 "errored_checks": "\(run.erroredChecks)", "ms": "\(milliseconds)",
             ])
         }
-        let schedule = ingestion.schedule
         try await store.transaction { tx in
-            try await tx.recordAnalysis(ofRepository: id, head: head)
-            // Ready now if the backfill of this head finished first.
-            try await tx.completeIfDone(repository: id, schedule: schedule, now: ingestion.clock())
+            try await lifecycle.analysisFinished(job, in: tx)
             try await context.complete(in: tx)
         }
     }
 
-    /// Runs Scorecard on the clone (cloning again if this host has none), failures mapped for the job.
-    private func analyse(_ work: RepositoryWork, head: String, context: JobContext) async throws -> ScorecardRun {
+    /// Runs Scorecard on the clone's tree at `head` (fetching or cloning again if this host's clone does
+    /// not have it), failures mapped for the job. Nil when the remote no longer has `head`.
+    private func analyse(_ work: RepositoryWork, head: String, context: JobContext) async throws -> ScorecardRun? {
         let name = "\(work.repository.url.hostWithPort)/\(work.repository.url.owner)/\(work.repository.url.name)"
         do {
             return try await ingestion.cache.withClone(work.repository.id) { directory in
-                if !Ingestion.isClone(directory) {
-                    _ = try await ingestion.refreshClone(try ingestion.remote(for: work), in: directory, now: ingestion.clock(), logger: context.logger)
-                }
+                guard try await ingestion.ensure(head, of: work, in: directory, checkout: true, now: ingestion.clock(), logger: context.logger)
+                else { return nil }
                 return try await runner.run(clone: directory, repository: name)
             }
         } catch let failure as ScorecardFailure {

@@ -2,6 +2,7 @@ import ArgumentParser
 import Domain
 import Foundation
 import Prometheus
+import Pipeline
 import Queue
 import Settings
 import Store
@@ -45,6 +46,10 @@ struct QueueCommand: AsyncParsableCommand {
                     let counts = JobState.allCases.map { String(s.counts[$0] ?? 0) }.joined(separator: "\t")
                     print("\(s.queue)\t\(counts)\t\(s.oldestAvailableAge.map { String(format: "%.1f", $0) } ?? "-")")
                 }
+                // The lifecycle's invariant: 0 unless an edge was missed and the reconcile pass has not run yet.
+                let stalls = try await Lifecycle.stallStats(store: queue.store)
+                print("stalled repositories (processing or refreshing, no unfinished stage job): \(stalls.stalled)"
+                    + (stalls.oldestSeconds.map { String(format: ", oldest %.0f s", $0) } ?? ""))
             }
         }
     }

@@ -1,9 +1,11 @@
+import API
 import Analysis
 import Foundation
 import GitHistory
 import GitTransport
 import Ingestion
 import Logging
+import Pipeline
 import Prometheus
 import Queue
 import Scorecard
@@ -21,27 +23,41 @@ struct BackgroundRoles {
 
     var services: [any Service] { [workers, scheduler] }
 
+    /// The job queue, with the pipeline's finish hooks: whatever ends a stage's job reconciles its
+    /// repository in the same transaction.
     static func queue(settings: Settings, store: any Store, registry: PrometheusCollectorRegistry) -> JobQueue {
         let jobs = settings.jobs
-        // A pipeline stage that gives up marks its repository failed in the same transaction.
-        return PipelineJobs.withFailureHooks(JobQueue(
+        let queue = JobQueue(
             store: store,
             configuration: .init(
                 maxAttempts: jobs.maxAttempts, retry: RetryPolicy(base: jobs.retryBase, maximum: jobs.retryMax, jitter: 0.2),
                 lease: jobs.lease),
-            metrics: QueueMetrics(registry: registry)))
+            metrics: QueueMetrics(registry: registry))
+        return lifecycle(settings: settings, queue: queue).installed(on: queue)
+    }
+
+    /// The owner of the repositories' lifecycle, as configured.
+    static func lifecycle(settings: Settings, queue: JobQueue) -> Lifecycle {
+        Lifecycle(queue: queue, schedule: CheckSchedule(settings: settings))
     }
 
     /// The handlers this binary has: the built-in ones and the pipeline's.
-    static func registry(settings: Settings, tokens: TokenCipher?, logger: Logger) -> JobRegistry {
+    static func registry(settings: Settings, queue: JobQueue, tokens: TokenCipher?, logger: Logger) -> JobRegistry {
         var registry = JobRegistry()
         registry.register(NoopHandler())
         registry.register(ProbeHandler())
-        registry.register(PruneJobsHandler(maxAge: settings.jobs.retentionAge, keep: settings.jobs.retentionCount), timeout: .seconds(600))
-        let ingestion = ingestion(settings: settings, tokens: tokens, logger: logger)
+        let jobs = settings.jobs
+        registry.register(
+            PruneJobsHandler(retention: JobQueue.Retention(
+                maxAge: jobs.retentionAge, keep: jobs.retentionCount, discardedMaxAge: jobs.discardedRetentionAge,
+                discardedKeep: jobs.discardedRetentionCount)),
+            timeout: .seconds(600))
+        let lifecycle = lifecycle(settings: settings, queue: queue)
+        let ingestion = ingestion(settings: settings, lifecycle: lifecycle, tokens: tokens, logger: logger)
         ingestion.register(into: &registry, timeout: settings.git.timeout * 3)
         let scorecard = settings.scorecard
-        registry.register(ScheduleRechecksHandler(), timeout: .seconds(600))
+        registry.register(ScheduleRechecksHandler(lifecycle: lifecycle), timeout: .seconds(600))
+        registry.register(ReconcileHandler(lifecycle: lifecycle), timeout: .seconds(600))
         registry.register(
             HealthAnalysisHandler(ingestion: ingestion, runner: scorecardRunner(settings: settings, logger: logger), cacheTTL: scorecard.cacheTTL),
             // The run's own limit, plus a clone on a host that has none.
@@ -66,7 +82,7 @@ struct BackgroundRoles {
     }
 
     /// The git ingestion stages as configured (`git.*`).
-    static func ingestion(settings: Settings, tokens: TokenCipher?, logger: Logger) -> Ingestion {
+    static func ingestion(settings: Settings, lifecycle: Lifecycle, tokens: TokenCipher?, logger: Logger) -> Ingestion {
         let git = settings.git
         return Ingestion(
             cache: CloneCache(root: URL(fileURLWithPath: settings.clonesPath), budgetBytes: git.cacheBudgetBytes, logger: logger),
@@ -76,9 +92,7 @@ struct BackgroundRoles {
                 // Only proxy and CA-bundle variables pass (GitClient.passableEnvironmentKeys); nothing else of ours reaches git.
                 environment: ProcessInfo.processInfo.environment, logger: logger),
             history: HistoryReaders.preferred(gitExecutable: git.executable),
-            window: git.historyWindow, maxCommits: git.maxCommits, tokens: tokens,
-            schedule: CheckSchedule(
-                interval: settings.recheck.interval, minimumInterval: settings.recheck.minimumInterval, window: git.historyWindow))
+            window: git.historyWindow, maxCommits: git.maxCommits, tokens: tokens, lifecycle: lifecycle)
     }
 
     /// - Throws: a configuration error when `jobs.prune_schedule` does not parse.
@@ -87,6 +101,7 @@ struct BackgroundRoles {
     ) throws -> BackgroundRoles {
         let schedule: Schedule
         let recheckSchedule: Schedule
+        let reconcileSchedule = Schedule.every(settings.reconcileInterval)
         do {
             schedule = try Schedule(parsing: settings.jobs.pruneSchedule)
         } catch {
@@ -100,7 +115,7 @@ struct BackgroundRoles {
             throw ExitCodeError.configuration
         }
         let workers = JobWorkers(
-            queue: queue, registry: registry(settings: settings, tokens: tokens, logger: logger),
+            queue: queue, registry: registry(settings: settings, queue: queue, tokens: tokens, logger: logger),
             configuration: .init(
                 concurrency: settings.workerConcurrency, prefetch: settings.workerPrefetch, pollInterval: settings.jobs.pollInterval,
                 rescueInterval: settings.jobs.rescueInterval, shutdownGrace: settings.jobs.shutdownGrace),
@@ -110,6 +125,7 @@ struct BackgroundRoles {
             jobs: [
                 PeriodicJob(name: "prune-jobs", schedule: schedule, arguments: { _ in PruneJobsJob() }),
                 PeriodicJob(name: ScheduleRechecksJob.periodicName, schedule: recheckSchedule, arguments: { _ in ScheduleRechecksJob() }),
+                PeriodicJob(name: ReconcileJob.periodicName, schedule: reconcileSchedule, arguments: { _ in ReconcileJob() }),
             ],
             migrations: migrations, logger: logger)
         return BackgroundRoles(queue: queue, migrations: migrations, workers: workers, scheduler: scheduler)

@@ -22,7 +22,8 @@ public enum ProcessingStage: String, Sendable, Codable, CaseIterable {
 ///  queued ──► processing(stage, progress) ──────────► ready(done) ──recheck──► ready(refreshing)
 ///                     │  fail                            ▲                        │ complete / fail
 ///                     ▼                                  └────────────────────────┘ (a failed re-check keeps
-///                  failed ──retry──► processing(queued)                               the last report: ready)
+///                  failed ──retry──► processing(queued)                               the last report: ready;
+///                                                                                     abandon: failed)
 /// ```
 /// Every method either returns the next state or throws ``InvalidTransition``; the store writes the
 /// result in the same transaction that records the work, so states never drift (seed 001).
@@ -99,6 +100,14 @@ public struct ProcessingState: Sendable, Equatable {
             return ProcessingState(status: .ready, stage: .done, progress: 100, startedAt: startedAt, completedAt: completedAt, lastError: message)
         }
         return ProcessingState(status: .failed, stage: stage, progress: progress, startedAt: startedAt, completedAt: now, lastError: message)
+    }
+
+    /// Work cannot succeed (a re-check that keeps finding the remote gone, say): `failed`, whether or not
+    /// a report exists. Users see the reason; `retry` starts over.
+    public func abandon(reason: String, at now: Date) throws(InvalidTransition) -> ProcessingState {
+        guard isActive else { throw InvalidTransition(from: self, action: "abandon") }
+        return ProcessingState(
+            status: .failed, stage: stage, progress: progress, startedAt: startedAt, completedAt: now, lastError: "\(stage.rawValue): \(reason)")
     }
 
     /// A user asks to try a failed repository again.

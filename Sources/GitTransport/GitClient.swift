@@ -192,6 +192,35 @@ public struct GitClient: Sendable {
         }
     }
 
+    /// True when the clone in `directory` has `commit` (fetched, with its tree).
+    public func contains(_ commit: String, in directory: URL, remote: GitRemote) async throws -> Bool {
+        guard Self.isObjectName(commit) else { return false }
+        let session = try Session(client: self, remote: remote, operation: "contains")
+        defer { session.close() }
+        return try await session.git(["cat-file", "-e", "\(commit)^{commit}"], repository: directory.standardizedFileURL).succeeded
+    }
+
+    /// Moves the clone's work tree to `commit`, already fetched (`reset --hard` and `clean -ffdx`, hooks
+    /// disabled), so a stage works on exactly the head it is for. False when the clone does not have it.
+    public func checkout(_ commit: String, in directory: URL, remote: GitRemote) async throws -> Bool {
+        guard Self.isObjectName(commit) else { return false }
+        let session = try Session(client: self, remote: remote, operation: "checkout")
+        defer { session.close() }
+        let directory = directory.standardizedFileURL
+        return try await session.logged {
+            let present = try await session.git(["cat-file", "-e", "\(commit)^{commit}"], repository: directory)
+            guard present.succeeded else { return (false, ["commit": "\(commit)", "present": "false"]) }
+            try session.check(try await session.git(["reset", "--hard", "--quiet", commit], repository: directory))
+            try session.check(try await session.git(["clean", "-ffdxq"], repository: directory))
+            return (true, ["commit": "\(commit)"])
+        }
+    }
+
+    /// A full object name (SHA-1 or SHA-256 hex): never an option or a revision expression.
+    static func isObjectName(_ text: String) -> Bool {
+        (text.utf8.count == 40 || text.utf8.count == 64) && text.utf8.allSatisfy { (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }
+    }
+
     // MARK: - Arguments
 
     enum Window { case since(Date), depth(Int) }

@@ -2,6 +2,7 @@ import Domain
 import Foundation
 import GitHistory
 import Logging
+import Pipeline
 import Queue
 import Store
 
@@ -14,37 +15,43 @@ import Store
 struct CommitBackfillHandler: JobHandler {
     let ingestion: Ingestion
 
-    func handle(_ arguments: PipelineJobs.CommitBackfill, context: JobContext) async throws {
-        let id = arguments.repositoryID
+    func handle(_ job: PipelineJobs.CommitBackfill, context: JobContext) async throws {
+        let id = job.repositoryID
         let store = context.store
-        let now = ingestion.clock()
-        guard let work = try await store.read({ try await $0.repositoryWork(id: id) }),
-            try await store.transaction({ try await $0.startStage(.backfilling, ofRepository: id, attempts: context.job.attempt, now: now) }) != nil
+        let lifecycle = ingestion.lifecycle
+        // Gone, failed, or another run or head is wanted: nothing to do (the job's end reconciles).
+        guard let work = try await store.transaction({ try await lifecycle.begin(job, attempt: context.job.attempt, in: $0) }),
+            let head = job.head
         else {
-            context.logger.info("repository no longer exists; backfill skipped", metadata: ["repository": "\(id)"])
+            context.logger.info("backfill no longer wanted; skipped", metadata: ["repository": "\(id)", "generation": "\(job.generation)"])
             return
         }
+        let now = ingestion.clock()
         let windowStart = ingestion.windowStart(at: now)
-        let (head, result) = try await ingestion.cache.withClone(id) { directory -> (String, Ingestion.BackfillResult) in
-            // Another host made the clone, or it was evicted: make it again (the head may have moved since).
-            var head = work.repository.headCommit
-            if !Ingestion.isClone(directory) || head == nil {
-                let clone = try await ingestion.refreshClone(try ingestion.remote(for: work), in: directory, now: now, logger: context.logger)
-                head = clone.head
-            }
-            guard let head else { throw PipelineFailure(reason: "no_head", message: "the repository has no recorded head") }
-            let result = try await ingestion.backfill(
-                repository: id, store: store, clone: directory, head: work.windowEmpty ? nil : head,
+        let result: Ingestion.BackfillResult? = try await ingestion.cache.withClone(id) { directory in
+            // An empty window stores nothing: no clone needed.
+            if work.windowEmpty { return Ingestion.BackfillResult(walked: 0, skipped: 0, inserted: 0) }
+            // The clone must hold the job's head: another host made it, it was evicted, or it is older.
+            guard try await ingestion.ensure(head, of: work, in: directory, now: now, logger: context.logger) else { return nil }
+            return try await ingestion.backfill(
+                repository: id, store: store, clone: directory, head: head,
                 stop: work.backfilledHead.map { [$0] } ?? [], windowStart: windowStart
             ) { done, total in
                 try await context.progress(done * 100 / max(total, 1), "\(done) of \(total) commits")
             }
-            return (head, result)
+        }
+        guard let result else {
+            context.logger.warning("the remote no longer has the head to backfill; setup runs again", metadata: [
+                "repository": "\(work.repository.url)", "head": "\(head)",
+            ])
+            try await store.transaction { tx in
+                try await lifecycle.headUnavailable(job, in: tx)
+                try await context.complete(in: tx)
+            }
+            return
         }
         try await store.transaction { tx in
-            try await tx.completeBackfill(ofRepository: id, head: head, windowStart: windowStart, keep: ingestion.maxCommits, now: ingestion.clock())
-            // Ready now if the analysis of this head finished first.
-            try await tx.completeIfDone(repository: id, schedule: ingestion.schedule, now: ingestion.clock())
+            try await lifecycle.backfillFinished(job, windowStart: windowStart, in: tx)
             try await context.complete(in: tx)
         }
         context.logger.info("backfill done", metadata: [
@@ -73,7 +80,7 @@ extension Ingestion {
         repository id: UUID, store: any Store, clone directory: URL, head: String?, stop: Set<String>, windowStart: Date,
         progress: (_ done: Int, _ total: Int) async throws -> Void = { _, _ in }
     ) async throws -> BackfillResult {
-        guard let head else { return BackfillResult(walked: 0, skipped: 0, inserted: 0) }
+        guard let head else { return Ingestion.BackfillResult(walked: 0, skipped: 0, inserted: 0) }
         let walked = try await history.walk(repository: directory.path, tip: head, since: windowStart, limit: maxCommits, stop: stop)
         let already = try await store.read { try await $0.storedCommitShas(repository: id) }
         let todo = walked.filter { !already.contains($0.sha) }

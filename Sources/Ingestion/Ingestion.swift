@@ -3,6 +3,7 @@ import Foundation
 import GitHistory
 import GitTransport
 import Logging
+import Pipeline
 import Queue
 import Store
 
@@ -19,13 +20,13 @@ public struct Ingestion: Sendable {
     public var tokens: TokenCipher?
     /// Commits read and stored per transaction (and per progress report).
     public var batchSize: Int
-    /// When a completed check schedules the next one, and the window of the report's activity.
-    public var schedule: CheckSchedule
+    /// What a stage's end means for its repository: the owner of the lifecycle.
+    public var lifecycle: Lifecycle
     public var clock: @Sendable () -> Date
 
     public init(
         cache: CloneCache, git: GitClient, history: any HistoryReader, window: Duration, maxCommits: Int, tokens: TokenCipher?,
-        batchSize: Int = 500, schedule: CheckSchedule? = nil, clock: @escaping @Sendable () -> Date = { Date() }
+        batchSize: Int = 500, lifecycle: Lifecycle, clock: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.cache = cache
         self.git = git
@@ -34,8 +35,28 @@ public struct Ingestion: Sendable {
         self.maxCommits = maxCommits
         self.tokens = tokens
         self.batchSize = batchSize
-        self.schedule = schedule ?? CheckSchedule(interval: .seconds(86_400), minimumInterval: .seconds(3600), window: window)
+        self.lifecycle = lifecycle
         self.clock = clock
+    }
+
+    /// Makes sure the clone in `directory` holds `head` — and, with `checkout`, has its work tree on it:
+    /// fetches (or clones afresh) when it does not. False when the remote no longer has `head` (a force
+    /// push): the stage cannot do its work for that head, and the run's setup must look again.
+    public func ensure(
+        _ head: String, of work: RepositoryWork, in directory: URL, checkout: Bool = false, now: Date, logger: Logger
+    ) async throws -> Bool {
+        let remote = try remote(for: work)
+        let git = git
+        func has() async throws -> Bool {
+            checkout ? try await git.checkout(head, in: directory, remote: remote) : try await git.contains(head, in: directory, remote: remote)
+        }
+        do {
+            if Self.isClone(directory), try await has() { return true }
+            _ = try await refreshClone(remote, in: directory, now: now, logger: logger)
+            return try await has()
+        } catch let failure as GitFailure {
+            throw Self.pipelineError(failure)
+        }
     }
 
     /// Registers the handlers of `repository-setup`, `commit-backfill` and `repository-cleanup`.

@@ -52,7 +52,7 @@ public struct ProbeHandler: JobHandler {
     }
 }
 
-/// Retention: deletes old completed and cancelled jobs (see ``JobQueue/prune(maxAge:keep:)``).
+/// Retention: deletes old finished jobs (see ``JobQueue/prune(_:)``).
 public struct PruneJobsJob: JobArguments {
     public static let kind = "prune-jobs"
     public static let queue = "maintenance"
@@ -60,16 +60,14 @@ public struct PruneJobsJob: JobArguments {
 }
 
 public struct PruneJobsHandler: JobHandler {
-    let maxAge: Duration
-    let keep: Int
+    let retention: JobQueue.Retention
 
-    public init(maxAge: Duration, keep: Int) {
-        self.maxAge = maxAge
-        self.keep = keep
+    public init(retention: JobQueue.Retention) {
+        self.retention = retention
     }
 
     public func handle(_ arguments: PruneJobsJob, context: JobContext) async throws {
-        let deleted = try await context.queue.prune(maxAge: maxAge, keep: keep)
+        let deleted = try await context.queue.prune(retention)
         if deleted > 0 { context.logger.info("pruned finished jobs", metadata: ["deleted": "\(deleted)"]) }
     }
 }

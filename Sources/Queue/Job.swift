@@ -38,25 +38,36 @@ public struct JobOptions: Sendable {
     /// While a job with this key is available, running or retryable, enqueueing another with the same
     /// key returns the existing one instead.
     public var uniqueKey: String?
+    /// When a job holding `uniqueKey` is waiting (available or retryable, not running) with other
+    /// arguments, it takes these instead and its attempts start over: a newer request replaces one
+    /// that has not started, rather than waiting behind it. A running job is never touched.
+    public var replacesWaiting: Bool
 
-    public init(queue: String? = nil, priority: Int = 0, runAt: Date? = nil, maxAttempts: Int? = nil, uniqueKey: String? = nil) {
+    public init(
+        queue: String? = nil, priority: Int = 0, runAt: Date? = nil, maxAttempts: Int? = nil, uniqueKey: String? = nil,
+        replacesWaiting: Bool = false
+    ) {
         self.queue = queue
         self.priority = priority
         self.runAt = runAt
         self.maxAttempts = maxAttempts
         self.uniqueKey = uniqueKey
+        self.replacesWaiting = replacesWaiting
     }
 }
 
 /// What enqueueing did.
 public struct EnqueueResult: Sendable, Equatable {
-    public init(jobID: Int64, inserted: Bool) {
+    public init(jobID: Int64, inserted: Bool, replaced: Bool = false) {
         self.jobID = jobID
         self.inserted = inserted
+        self.replaced = replaced
     }
     public let jobID: Int64
     /// False when an unfinished job with the same unique key already existed (and `jobID` is that job).
     public let inserted: Bool
+    /// True when that job was waiting and took the new arguments (``JobOptions/replacesWaiting``).
+    public let replaced: Bool
 }
 
 /// One error, recorded per failed attempt.

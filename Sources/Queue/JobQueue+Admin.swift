@@ -99,22 +99,49 @@ extension JobQueue {
     /// next heartbeat or report finds the lease gone and stops, and nothing it writes about the job counts.
     public func cancel(id: Int64) async throws -> JobRecord {
         let now = clock()
+        let hooks = finishHooks
         let updated = try await store.transaction { tx in
-            try await !tx.query("""
+            guard let row = try await tx.first("""
                 UPDATE jobs SET state = 'cancelled', finalized_at = \(now), lease_token = NULL, lease_expires_at = NULL, updated_at = \(now)
                 WHERE id = \(id) AND state IN ('available', 'retryable', 'running')
-                RETURNING id
-                """).isEmpty
+                RETURNING id, kind, args, attempt
+                """)
+            else { return false }
+            try await Self.runFinishHook(hooks, row: row, ending: .cancelled, in: tx)
+            return true
         }
         guard let job = try await job(id: id) else { throw JobAdminError.notFound(id) }
         guard updated else { throw JobAdminError.conflict("job \(id) is already \(job.state.rawValue)") }
         return job
     }
 
+    /// Cancels the unfinished job holding `uniqueKey`, if any, inside the caller's transaction (its owner
+    /// giving up on work it no longer wants). Finish hooks run as for any cancel.
+    /// - Returns: the cancelled job's id.
+    @discardableResult
+    public func cancelUnfinished(uniqueKey: String, in tx: any SQLExecutor) async throws -> Int64? {
+        let now = clock()
+        guard let row = try await tx.first("""
+            UPDATE jobs SET state = 'cancelled', finalized_at = \(now), lease_token = NULL, lease_expires_at = NULL, updated_at = \(now)
+            WHERE unique_key = \(uniqueKey) AND state IN ('available', 'retryable', 'running')
+            RETURNING id, kind, args, attempt
+            """)
+        else { return nil }
+        try await Self.runFinishHook(finishHooks, row: row, ending: .cancelled, in: tx)
+        return try row.require("id", row.int)
+    }
+
     /// Deletes a job that is not running (cancel it first).
     public func delete(id: Int64) async throws {
+        let hooks = finishHooks
         let deleted = try await store.transaction { tx in
-            try await !tx.query("DELETE FROM jobs WHERE id = \(id) AND state <> 'running' RETURNING id").isEmpty
+            guard let row = try await tx.first("DELETE FROM jobs WHERE id = \(id) AND state <> 'running' RETURNING id, kind, args, attempt, state")
+            else { return false }
+            // A job that had not finished ends here: its owner hears of it as of any other ending.
+            if let state = JobState(rawValue: try row.require("state", row.string)), !state.isFinished {
+                try await Self.runFinishHook(hooks, row: row, ending: .deleted, in: tx)
+            }
+            return true
         }
         if !deleted {
             guard let job = try await job(id: id) else { throw JobAdminError.notFound(id) }
@@ -122,27 +149,63 @@ extension JobQueue {
         }
     }
 
-    /// Retention: deletes completed and cancelled jobs finished more than `maxAge` ago, and beyond the
-    /// newest `keep` of them. Discarded jobs are kept (for inspection and retry) until deleted by hand.
+    /// How long finished jobs are kept: completed and cancelled ones briefly, discarded ones (kept for
+    /// inspection and retry) longer, but never without bound.
+    public struct Retention: Sendable, Equatable {
+        public var maxAge: Duration
+        public var keep: Int
+        public var discardedMaxAge: Duration
+        public var discardedKeep: Int
+
+        public init(maxAge: Duration, keep: Int, discardedMaxAge: Duration = .seconds(7 * 86_400), discardedKeep: Int = 10_000) {
+            self.maxAge = maxAge
+            self.keep = keep
+            self.discardedMaxAge = discardedMaxAge
+            self.discardedKeep = discardedKeep
+        }
+    }
+
+    /// Retention: deletes completed and cancelled jobs finished more than `maxAge` ago or beyond the
+    /// newest `keep` of them, and discarded jobs by their own age and count.
     /// - Returns: the number of jobs deleted.
     @discardableResult
-    public func prune(maxAge: Duration, keep: Int) async throws -> Int {
-        let cutoff = clock().addingTimeInterval(-maxAge.seconds)
+    public func prune(_ retention: Retention) async throws -> Int {
+        let now = clock()
         return try await store.transaction { tx in
-            let old = try await tx.query("""
-                DELETE FROM jobs WHERE state IN ('completed', 'cancelled') AND finalized_at < \(cutoff) RETURNING id
-                """).count
-            // The newest `keep` finished jobs survive; the (state, finalized_at) index finds the boundary.
-            guard let boundary = try await tx.first("""
-                SELECT finalized_at FROM jobs WHERE state IN ('completed', 'cancelled')
-                ORDER BY finalized_at DESC LIMIT 1 OFFSET \(keep)
-                """), let at = try boundary.date("finalized_at")
-            else { return old }
-            let surplus = try await tx.query("""
-                DELETE FROM jobs WHERE state IN ('completed', 'cancelled') AND finalized_at <= \(at) RETURNING id
-                """).count
-            return old + surplus
+            try await Self.prune(states: "'completed', 'cancelled'", olderThan: now.addingTimeInterval(-retention.maxAge.seconds), keep: retention.keep, in: tx)
+                + Self.prune(states: "'discarded'", olderThan: now.addingTimeInterval(-retention.discardedMaxAge.seconds), keep: retention.discardedKeep, in: tx)
         }
+    }
+
+    /// Completed and cancelled jobs only, discarded ones by the default retention.
+    @discardableResult
+    public func prune(maxAge: Duration, keep: Int) async throws -> Int {
+        try await prune(Retention(maxAge: maxAge, keep: keep))
+    }
+
+    private static func prune(states: String, olderThan cutoff: Date, keep: Int, in tx: any SQLExecutor) async throws -> Int {
+        let old = try await tx.query("""
+            DELETE FROM jobs WHERE state IN (\(raw: states)) AND finalized_at < \(cutoff) RETURNING id
+            """).count
+        // The newest `keep` survive; the (state, finalized_at) index finds the boundary.
+        guard let boundary = try await tx.first("""
+            SELECT finalized_at FROM jobs WHERE state IN (\(raw: states))
+            ORDER BY finalized_at DESC LIMIT 1 OFFSET \(keep)
+            """), let at = try boundary.date("finalized_at")
+        else { return old }
+        let surplus = try await tx.query("""
+            DELETE FROM jobs WHERE state IN (\(raw: states)) AND finalized_at <= \(at) RETURNING id
+            """).count
+        return old + surplus
+    }
+
+    static func runFinishHook(_ hooks: [String: FinishHook], row: any SQLRow, ending: Ending, in tx: any SQLExecutor) async throws {
+        let kind = try row.require("kind", row.string)
+        guard let hook = hooks[kind] else { return }
+        try await hook(
+            FinishedJob(
+                id: try row.require("id", row.int), kind: kind, argsJSON: try row.require("args", row.string),
+                attempt: Int(try row.require("attempt", row.int)), ending: ending), tx)
     }
 
     static func decodeRecord(_ row: any SQLRow) throws -> JobRecord {

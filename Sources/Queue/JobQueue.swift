@@ -15,21 +15,33 @@ public struct JobQueue: Sendable {
     public let configuration: Configuration
     let clock: @Sendable () -> Date
     let metrics: QueueMetrics?
-    /// Per kind, what else changes when a job of that kind is discarded (see ``onDiscard(kind:_:)``).
-    var discardHooks: [String: DiscardHook] = [:]
+    /// Per kind, what else changes when a job of that kind ends (see ``onFinish(kind:_:)``).
+    var finishHooks: [String: FinishHook] = [:]
 
-    /// Called in the transaction that discards a job: the job's own records change with it (a
-    /// repository whose setup gave up becomes `failed` in the same commit), so they cannot drift.
-    public typealias DiscardHook = @Sendable (DiscardedJob, any SQLExecutor) async throws -> Void
+    /// Called in the transaction that ends a job, whatever the ending: the records the job works on
+    /// change with it (a pipeline stage that gave up fails its repository in the same commit), so they
+    /// cannot drift, and no ending can be missed.
+    public typealias FinishHook = @Sendable (FinishedJob, any SQLExecutor) async throws -> Void
 
-    /// A job that ran out of attempts (or failed permanently), as a discard hook sees it.
-    public struct DiscardedJob: Sendable {
+    /// How a job ended.
+    public enum Ending: Sendable, Equatable {
+        /// Its handler succeeded.
+        case completed
+        /// Out of attempts, failed permanently, or its lease expired on the last attempt; the last error.
+        case discarded(error: String)
+        /// Cancelled by an administrator (or by the code that owns it).
+        case cancelled
+        /// Deleted by an administrator before it finished.
+        case deleted
+    }
+
+    /// A job that just ended, as a finish hook sees it.
+    public struct FinishedJob: Sendable {
         public let id: Int64
         public let kind: String
         public let argsJSON: String
         public let attempt: Int
-        /// The last attempt's error.
-        public let error: String
+        public let ending: Ending
 
         /// The arguments, decoded.
         public func arguments<A: JobArguments>(as type: A.Type) throws -> A {
@@ -37,11 +49,11 @@ public struct JobQueue: Sendable {
         }
     }
 
-    /// The queue with `hook` run whenever a job of `kind` is discarded, in the discarding transaction:
-    /// after its last attempt failed, after a permanent failure, or when its lease expired on its last attempt.
-    public func onDiscard(kind: String, _ hook: @escaping DiscardHook) -> JobQueue {
+    /// The queue with `hook` run whenever a job of `kind` ends — completed, discarded, cancelled or
+    /// deleted before it finished — inside the transaction that ends it.
+    public func onFinish(kind: String, _ hook: @escaping FinishHook) -> JobQueue {
         var copy = self
-        copy.discardHooks[kind] = hook
+        copy.finishHooks[kind] = hook
         return copy
     }
 
@@ -112,6 +124,17 @@ public struct JobQueue: Sendable {
                 }
                 metrics?.enqueued(queue: queue, kind: kind)
                 return EnqueueResult(jobID: try inserted.require("id", inserted.int), inserted: true)
+            }
+            if let key = options.uniqueKey, options.replacesWaiting,
+                let replaced = try await tx.first("""
+                    UPDATE jobs SET args = \(SQLValue.json(argsJSON)), attempt = 0, run_at = \(options.runAt ?? now), updated_at = \(now)
+                    WHERE unique_key = \(key) AND state IN ('available', 'retryable') AND kind = \(kind)
+                        AND args <> \(sqlite: "", postgres: "CAST(")\(SQLValue.json(argsJSON))\(sqlite: "", postgres: " AS jsonb)")
+                    RETURNING id
+                    """)
+            {
+                if tx.dialect == .postgres { try await tx.execute("SELECT pg_notify(\(Self.channel), \(queue))") }
+                return EnqueueResult(jobID: try replaced.require("id", replaced.int), inserted: false, replaced: true)
             }
             if let key = options.uniqueKey,
                 let existing = try await tx.first(
@@ -196,10 +219,20 @@ public struct JobQueue: Sendable {
     /// the caller did in `tx` should be rolled back (throw ``LeaseLost``).
     public func complete(_ job: ClaimedJob, in tx: (any SQLExecutor)? = nil) async throws -> Bool {
         let now = clock()
-        let done = try await fenced(job, in: tx) {
-            """
+        let update: SQL = """
             state = 'completed', progress = 100, finalized_at = \(now), lease_token = NULL, lease_expires_at = NULL, updated_at = \(now)
             """
+        let done: Bool
+        if let hook = finishHooks[job.kind] {
+            let finished = FinishedJob(id: job.id, kind: job.kind, argsJSON: job.argsJSON, attempt: job.attempt, ending: .completed)
+            let body: @Sendable (any SQLExecutor) async throws -> Bool = { tx in
+                guard try await self.fenced(job, in: tx, { update }) else { return false }
+                try await hook(finished, tx)
+                return true
+            }
+            if let tx { done = try await body(tx) } else { done = try await store.transaction(body) }
+        } else {
+            done = try await fenced(job, in: tx) { update }
         }
         if done { metrics?.finished(job, outcome: .completed, at: now) }
         return done
@@ -209,6 +242,15 @@ public struct JobQueue: Sendable {
     /// use, so that a busy queue pays one round trip per batch of completions instead of one per job.
     /// - Returns: the ids that were completed; the others had lost their lease.
     public func complete(_ jobs: [ClaimedJob]) async throws -> Set<Int64> {
+        // Kinds with a finish hook end one by one, each in a transaction with its hook.
+        var done: Set<Int64> = []
+        for job in jobs where finishHooks[job.kind] != nil {
+            if try await complete(job) { done.insert(job.id) }
+        }
+        return done.union(try await completeInOneStatement(jobs.filter { finishHooks[$0.kind] == nil }))
+    }
+
+    private func completeInOneStatement(_ jobs: [ClaimedJob]) async throws -> Set<Int64> {
         guard !jobs.isEmpty else { return [] }
         let now = clock()
         var pairs: SQL = ""
@@ -253,8 +295,8 @@ public struct JobQueue: Sendable {
             lease_expires_at = NULL, finalized_at = \(next == .discarded ? now : nil), updated_at = \(now)
             """
         let ok: Bool
-        if next == .discarded, let hook = discardHooks[job.kind] {
-            let discarded = DiscardedJob(id: job.id, kind: job.kind, argsJSON: job.argsJSON, attempt: job.attempt, error: message)
+        if next == .discarded, let hook = finishHooks[job.kind] {
+            let discarded = FinishedJob(id: job.id, kind: job.kind, argsJSON: job.argsJSON, attempt: job.attempt, ending: .discarded(error: message))
             ok = try await store.transaction { tx in
                 guard try await self.fenced(job, in: tx, { update }) else { return false }
                 try await hook(discarded, tx)
@@ -308,7 +350,7 @@ public struct JobQueue: Sendable {
             WHERE state = 'running' AND lease_expires_at < \(now)
             RETURNING id, queue, kind, state, args, attempt
             """
-        let hooks = discardHooks
+        let hooks = finishHooks
         // Without hooks, one autocommit statement; with hooks, the discards and their hooks commit together.
         let rows = hooks.isEmpty
             ? try await store.write(update)
@@ -318,9 +360,9 @@ public struct JobQueue: Sendable {
                     let kind = try row.require("kind", row.string)
                     guard let hook = hooks[kind] else { continue }
                     try await hook(
-                        DiscardedJob(
+                        FinishedJob(
                             id: try row.require("id", row.int), kind: kind, argsJSON: try row.require("args", row.string),
-                            attempt: Int(try row.require("attempt", row.int)), error: "lease expired on the last attempt"), tx)
+                            attempt: Int(try row.require("attempt", row.int)), ending: .discarded(error: "lease expired on the last attempt")), tx)
                 }
                 return rows
             }

@@ -132,6 +132,14 @@ public final class JobWorkers: Service, Sendable {
             var wakeups = wakeups.makeAsyncIterator()
             var buffer: [(job: ClaimedJob, claimed: ContinuousClock.Instant)] = []
             while !isStopping {
+                // Prefetched jobs that have waited a third of their lease go back unrun now, even while
+                // every slot stays busy (the poll timer wakes this loop): their lease never lapses unrun.
+                let instant = ContinuousClock.now
+                let expired = buffer.filter { instant - $0.claimed > maxWait }
+                if !expired.isEmpty {
+                    buffer.removeAll { instant - $0.claimed > maxWait }
+                    for (job, _) in expired { await finish { _ = try await self.queue.release(job) } }
+                }
                 var free = concurrency - inFlight.count
                 var claimedFullBatch = false
                 if free > 0 && buffer.isEmpty {

@@ -262,6 +262,8 @@ extension Settings {
                 shutdownGrace: try duration("jobs.shutdown_grace"),
                 retentionAge: try duration("jobs.retention_age"),
                 retentionCount: try integer("jobs.retention_count"),
+                discardedRetentionAge: try duration("jobs.discarded_retention_age"),
+                discardedRetentionCount: try integer("jobs.discarded_retention_count"),
                 pruneSchedule: try string("jobs.prune_schedule")),
             git: Git(
                 executable: gitExecutable,
@@ -270,12 +272,16 @@ extension Settings {
                 maxCommits: try integer("git.max_commits"),
                 timeout: try duration("git.timeout"),
                 maxCloneBytes: Int64(try integer("git.max_clone_mib")) * 1_048_576,
-                cacheBudgetBytes: Int64(try integer("git.clone_cache_mib")) * 1_048_576),
+                cacheBudgetBytes: Int64(try integer("git.clone_cache_mib")) * 1_048_576,
+                cloneDir: try string("git.clone_dir").isEmpty ? nil : try string("git.clone_dir")),
             tokenKey: tokenKey,
             scorecard: Scorecard(
                 command: scorecardCommand, arguments: list("scorecard.args"), githubToken: githubToken.isEmpty ? nil : githubToken,
                 timeout: try duration("scorecard.timeout"), cacheTTL: try duration("scorecard.cache_ttl")),
-            recheck: Recheck(interval: recheckInterval, minimumInterval: recheckMinimum, schedule: try string("recheck.schedule")))
+            recheck: Recheck(
+                interval: recheckInterval, minimumInterval: recheckMinimum, schedule: try string("recheck.schedule"),
+                failureBackoff: try duration("recheck.failure_backoff"), maxFailures: try integer("recheck.max_failures")),
+            reconcileInterval: try duration("pipeline.reconcile_interval"))
     }
 
     static func split(_ text: String) -> [String] {

@@ -36,6 +36,8 @@ public struct Settings: Sendable, Equatable {
     public var tokenKey: String?
     public var scorecard: Scorecard
     public var recheck: Recheck
+    /// How often the leader's reconcile pass runs (`pipeline.reconcile_interval`).
+    public var reconcileInterval: Duration
 
     /// The health analysis's settings (`scorecard.*`).
     public struct Scorecard: Sendable, Equatable {
@@ -52,6 +54,10 @@ public struct Settings: Sendable, Equatable {
         public var minimumInterval: Duration
         /// When the leader looks for due repositories (`@every 1m` or cron).
         public var schedule: String
+        /// Base of the back-off after failed re-checks.
+        public var failureBackoff: Duration
+        /// Failed re-checks in a row (remote gone) before the repository becomes `failed`.
+        public var maxFailures: Int
     }
 
     /// The git ingestion's settings (`git.*`).
@@ -63,6 +69,8 @@ public struct Settings: Sendable, Equatable {
         public var timeout: Duration
         public var maxCloneBytes: Int64
         public var cacheBudgetBytes: Int64
+        /// This host's clone cache; nil: `data_dir/clones`.
+        public var cloneDir: String?
     }
 
     /// The job queue's settings (`jobs.*`).
@@ -76,13 +84,15 @@ public struct Settings: Sendable, Equatable {
         public var shutdownGrace: Duration
         public var retentionAge: Duration
         public var retentionCount: Int
+        public var discardedRetentionAge: Duration
+        public var discardedRetentionCount: Int
         public var pruneSchedule: String
     }
 
     /// The SQLite file used when no database URL is set.
     public var sqlitePath: String { (dataDir as NSString).appendingPathComponent("repowatch.sqlite") }
     /// Where cached clones live: one folder per repository.
-    public var clonesPath: String { (dataDir as NSString).appendingPathComponent("clones") }
+    public var clonesPath: String { git.cloneDir ?? (dataDir as NSString).appendingPathComponent("clones") }
     /// The token key created on first use when `secrets.token_key` is empty and the store is the SQLite file.
     public var tokenKeyFile: String { (dataDir as NSString).appendingPathComponent("token.key") }
 

@@ -43,24 +43,19 @@ public struct HealthReportRecord: Sendable, Equatable {
     /// `{head_commit, health, activity, scorecard, scorecard_errored_checks, …}` as JSON text.
     public var reportJSON: String
     public var createdAt: Date
-}
 
-/// When a repository is looked at again.
-public struct CheckSchedule: Sendable, Equatable {
-    /// `recheck.interval`: the default between two checks.
-    public var interval: Duration
-    /// `recheck.min_interval`: the shortest an entry may ask for.
-    public var minimumInterval: Duration
-    /// The history window (`git.history_window`), for the activity in the report.
-    public var window: Duration
-    /// ±share of the interval, so repositories added together are not all re-checked together.
-    public var jitter: Double
-
-    public init(interval: Duration, minimumInterval: Duration, window: Duration, jitter: Double = 0.1) {
-        self.interval = interval
-        self.minimumInterval = minimumInterval
-        self.window = window
-        self.jitter = jitter
+    public init(
+        id: UUID, repositoryID: UUID, headCommit: String, scorecardVersion: String?, healthScore: Double, confidence: Double,
+        reportJSON: String, createdAt: Date
+    ) {
+        self.id = id
+        self.repositoryID = repositoryID
+        self.headCommit = headCommit
+        self.scorecardVersion = scorecardVersion
+        self.healthScore = healthScore
+        self.confidence = confidence
+        self.reportJSON = reportJSON
+        self.createdAt = createdAt
     }
 }
 
@@ -104,52 +99,16 @@ extension SQLExecutor {
             """)
     }
 
-    // MARK: Completion
+    // MARK: Reports
 
-    /// The analysis of `head` is done (its result is cached, or it was found fresh).
-    public func recordAnalysis(ofRepository id: UUID, head: String) async throws {
-        try await execute("UPDATE repositories SET analyzed_head = \(head) WHERE id = \(id)")
-    }
-
-    /// When the backfill and the analysis of the current head have both finished, whichever finished
-    /// second calls this in its completing transaction: the health report is written, the repository
-    /// becomes `ready` (a re-check ends `refreshing`), and its next check is scheduled.
-    /// - Returns: the report, or nil when the other stage is still running.
-    @discardableResult
-    public func completeIfDone(repository id: UUID, schedule: CheckSchedule, now: Date) async throws -> HealthReportRecord? {
-        guard let work = try await repositoryWork(id: id), work.repository.state.isActive,
-            let head = work.repository.headCommit, work.backfilledHead == head, work.analyzedHead == head
-        else { return nil }
-
-        let activity = try await activity(of: work, window: schedule.window, now: now)
-        let scorecard = try await latestScorecard(repository: id, head: head)
-        let health = HealthScore(
-            scorecardAggregate: scorecard?.aggregate, daysSinceLastCommit: activity.daysSinceLastCommit, commits90d: activity.commits90d,
-            activeAuthors90d: activity.activeAuthors90d, busFactor: activity.busFactor)
-        let reportJSON = try Self.reportJSON(head: head, health: health, activity: activity, scorecard: scorecard, now: now)
-        let report = HealthReportRecord(
-            id: UUID.v7(at: now), repositoryID: id, headCommit: head, scorecardVersion: scorecard?.version, healthScore: health.score,
-            confidence: health.confidence, reportJSON: reportJSON, createdAt: now)
+    /// Keeps a report in the repository's history.
+    public func insertHealthReport(_ report: HealthReportRecord) async throws {
         try await execute("""
             INSERT INTO health_reports (id, repository_id, head_commit, scorecard_version, health_score, confidence, report, created_at)
-            VALUES (\(report.id), \(id), \(head), \(report.scorecardVersion), \(report.healthScore), \(report.confidence),
-                \(SQLValue.json(reportJSON)), \(now))
+            VALUES (\(report.id), \(report.repositoryID), \(report.headCommit), \(report.scorecardVersion), \(report.healthScore),
+                \(report.confidence), \(SQLValue.json(report.reportJSON)), \(report.createdAt))
             """)
-
-        let asked = try await first("SELECT MIN(check_interval_seconds) AS seconds FROM watchlist_entries WHERE repository_id = \(id)")?
-            .int("seconds")
-        let interval = max(asked.map { Double($0) } ?? schedule.interval.seconds, schedule.minimumInterval.seconds)
-        let jittered = interval * (1 + Double.random(in: -schedule.jitter...schedule.jitter))
-        try await setState(try work.repository.state.complete(at: now), ofRepository: id, now: now)
-        try await execute("""
-            UPDATE repositories SET health_score = \(health.score), last_checked_at = \(now),
-                next_check_at = \(now.addingTimeInterval(jittered)), failure_reason = NULL
-            WHERE id = \(id)
-            """)
-        return report
     }
-
-    // MARK: Reports
 
     public func latestHealthReport(repository id: UUID) async throws -> HealthReportRecord? {
         try await healthReports(repository: id, before: nil, limit: 1).first
@@ -187,27 +146,6 @@ extension SQLExecutor {
             erroredChecks: (try? JSONDecoder().decode([String].self, from: Data(errored.utf8))) ?? [],
             exitCode: Int(try row.require("exit_code", row.int)), createdAt: try row.require("created_at", row.date),
             expiresAt: try row.require("expires_at", row.date))
-    }
-
-    /// The report kept for a check: the health score with its components, the activity, the Scorecard result.
-    static func reportJSON(head: String, health: HealthScore, activity: Activity, scorecard: StoredScorecard?, now: Date) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.keyEncodingStrategy = .convertToSnakeCase
-        encoder.dateEncodingStrategy = .iso8601
-        func object(_ value: some Encodable) throws -> Any { try JSONSerialization.jsonObject(with: try encoder.encode(value)) }
-        var report: [String: Any] = [
-            "head_commit": head,
-            "health": try object(health),
-            "activity": try object(activity),
-            "scorecard": NSNull(),
-            "scorecard_errored_checks": scorecard?.erroredChecks ?? [],
-        ]
-        if let scorecard, let parsed = try? JSONSerialization.jsonObject(with: Data(scorecard.reportJSON.utf8)) {
-            report["scorecard"] = parsed
-            report["scorecard_version"] = scorecard.version
-        }
-        let data = try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys])
-        return String(decoding: data, as: UTF8.self)
     }
 }
 

@@ -1,7 +1,12 @@
 import Domain
 import Foundation
 
-/// What the pipeline's workers need of a repository beyond what users see.
+/// What the pipeline needs of a repository beyond what users see: what is wanted of it and what is done.
+///
+/// `generation` counts the runs asked for (the add, each retry, re-check and scheduled re-check); each
+/// stage records the generation it finished for. A repository that is `processing` or `refreshing` owes
+/// every stage whose generation is behind — the `Pipeline` module compares the two and enqueues what is
+/// missing (its reconciliation); the store only persists them.
 public struct RepositoryWork: Sendable, Equatable {
     public var repository: Repository
     /// The head whose window is completely stored (a re-check walks down to it), if any.
@@ -15,17 +20,26 @@ public struct RepositoryWork: Sendable, Equatable {
     public var headCommittedAt: Date?
     public var failureReason: String?
     public var attempts: Int
-    /// The head whose analysis is done (the repository is ready when it and `backfilledHead` are the head).
+    /// The head whose analysis is done.
     public var analyzedHead: String?
+    /// The run wanted now.
+    public var generation: Int
+    /// The runs whose setup (head recorded), backfill and analysis are done, if any.
+    public var setupGeneration: Int?
+    public var backfillGeneration: Int?
+    public var analysisGeneration: Int?
+    /// Re-checks that failed in a row since the last successful check.
+    public var recheckFailures: Int
 }
 
 /// The pipeline's writes: stages, progress, clone results, commits. Each runs on the executor it is
-/// given, so a handler records its step and enqueues the next in one transaction.
+/// given, so a handler records its step and ends its job in one transaction.
 extension SQLExecutor {
     public func repositoryWork(id: UUID) async throws -> RepositoryWork? {
         guard let row = try await first("""
             SELECT \(raw: Self.repositoryColumns), r.backfilled_head, r.token_sealed, r.private_to, r.mailmap, r.window_empty,
-                r.head_committed_at, r.failure_reason, r.attempts, r.analyzed_head
+                r.head_committed_at, r.failure_reason, r.attempts, r.analyzed_head, r.generation, r.setup_generation,
+                r.backfill_generation, r.analysis_generation, r.recheck_failures
             FROM repositories r WHERE r.id = \(id)
             """)
         else { return nil }
@@ -34,22 +48,22 @@ extension SQLExecutor {
             sealedToken: try row.string("token_sealed"), privateTo: try row.uuid("private_to"), mailmap: try row.string("mailmap"),
             windowEmpty: try row.bool("window_empty") ?? false, headCommittedAt: try row.date("head_committed_at"),
             failureReason: try row.string("failure_reason"), attempts: Int(try row.int("attempts") ?? 0),
-            analyzedHead: try row.string("analyzed_head"))
+            analyzedHead: try row.string("analyzed_head"), generation: Int(try row.int("generation") ?? 1),
+            setupGeneration: try row.int("setup_generation").map(Int.init), backfillGeneration: try row.int("backfill_generation").map(Int.init),
+            analysisGeneration: try row.int("analysis_generation").map(Int.init), recheckFailures: Int(try row.int("recheck_failures") ?? 0))
     }
 
-    /// A worker begins `stage` on a repository (attempt `attempts` of its job). A ready repository is
-    /// re-checked (it stays ready, `refreshing`); a failed one whose job was retried by hand starts over.
-    /// - Returns: the new state, or nil when the repository no longer exists.
+    /// Asks for a new run of the repository's pipeline (a retry, a re-check): its stages are owed again.
+    /// - Returns: the new generation.
     @discardableResult
-    public func startStage(_ stage: ProcessingStage, ofRepository id: UUID, attempts: Int, now: Date) async throws -> ProcessingState? {
-        guard let current = try await repository(id: id)?.state else { return nil }
-        var state = current
-        if state.status == .ready && !state.refreshing { state = try state.recheck() }
-        if state.status == .failed { state = try state.retry() }
-        state = try state.start(stage, at: now)
-        try await setState(state, ofRepository: id, now: now)
-        try await execute("UPDATE repositories SET attempts = \(attempts), failure_reason = NULL WHERE id = \(id)")
-        return state
+    public func requestGeneration(ofRepository id: UUID) async throws -> Int? {
+        try await first("UPDATE repositories SET generation = generation + 1 WHERE id = \(id) RETURNING generation")?
+            .int("generation").map(Int.init)
+    }
+
+    /// The attempts the current stage's job has taken (shown with the state).
+    public func recordAttempts(_ attempts: Int, ofRepository id: UUID) async throws {
+        try await execute("UPDATE repositories SET attempts = \(attempts) WHERE id = \(id)")
     }
 
     /// Progress within the current stage (0...100); ignored unless the repository is in `stage`.
@@ -60,41 +74,95 @@ extension SQLExecutor {
             """)
     }
 
-    /// What a clone or fetch found. Moves the repository on to `backfilling`; this run's analysis is still to come.
-    public func recordClone(
-        ofRepository id: UUID, head: String, branch: String, headCommittedAt: Date?, windowEmpty: Bool, mailmap: String?, now: Date
+    /// What the setup of `generation` found: the head and what goes with it.
+    public func recordSetup(
+        ofRepository id: UUID, generation: Int, head: String, branch: String, headCommittedAt: Date?, windowEmpty: Bool, mailmap: String?
     ) async throws {
-        guard let current = try await repository(id: id)?.state else { return }
-        let next = try current.start(.backfilling, at: now)
-        try await setState(next, ofRepository: id, now: now)
         try await execute("""
             UPDATE repositories SET head_commit = \(head), default_branch = \(branch), head_committed_at = \(headCommittedAt),
-                window_empty = \(windowEmpty), mailmap = \(mailmap), analyzed_head = NULL
+                window_empty = \(windowEmpty), mailmap = \(mailmap), setup_generation = \(generation)
             WHERE id = \(id)
             """)
     }
 
-    /// The backfill stored the whole window up to `head`: trims what fell out of the window or beyond
-    /// the cap, and moves the repository on to `analyzing`.
-    public func completeBackfill(ofRepository id: UUID, head: String, windowStart: Date, keep: Int, now: Date) async throws {
+    /// The backfill of `generation` stored the whole window up to `head`: trims what fell out of the
+    /// window or beyond the cap.
+    public func recordBackfill(ofRepository id: UUID, generation: Int, head: String, windowStart: Date, keep: Int) async throws {
         try await execute("DELETE FROM commits WHERE repository_id = \(id) AND committed_at < \(windowStart)")
         try await execute("""
             DELETE FROM commits WHERE repository_id = \(id) AND sha NOT IN (
                 SELECT sha FROM commits WHERE repository_id = \(id) ORDER BY committed_at DESC, sha DESC LIMIT \(keep))
             """)
-        try await execute("UPDATE repositories SET backfilled_head = \(head) WHERE id = \(id)")
-        guard let current = try await repository(id: id)?.state, current.isActive else { return }
-        try await setState(try current.start(.analyzing, at: now), ofRepository: id, now: now)
+        try await execute("UPDATE repositories SET backfilled_head = \(head), backfill_generation = \(generation) WHERE id = \(id)")
     }
 
-    /// A stage gave up: the repository becomes `failed` (a re-check keeps its last good state and records
-    /// the error), with `last_error` naming the stage and reason, and the attempts it took.
-    public func failRepository(id: UUID, stage: ProcessingStage, error: PipelineFailure, attempts: Int, now: Date) async throws {
-        guard var state = try await repository(id: id)?.state, state.isActive else { return }
-        if state.stage != stage && stage != .queued && stage != .done { state = try state.start(stage, at: now) }
-        let failed = try state.fail(reason: error.description, at: now)
-        try await setState(failed, ofRepository: id, now: now)
-        try await execute("UPDATE repositories SET failure_reason = \(error.reason), attempts = \(attempts) WHERE id = \(id)")
+    /// The analysis of `generation` is done for `head` (its result is cached, or it was found fresh).
+    public func recordAnalysis(ofRepository id: UUID, generation: Int, head: String) async throws {
+        try await execute("UPDATE repositories SET analyzed_head = \(head), analysis_generation = \(generation) WHERE id = \(id)")
+    }
+
+    /// Why the last run failed (machine-readable reason) and the attempts it took.
+    public func recordFailure(ofRepository id: UUID, reason: String?, attempts: Int?) async throws {
+        try await execute("""
+            UPDATE repositories SET failure_reason = \(reason), attempts = COALESCE(\(attempts.map(Int64.init)), attempts) WHERE id = \(id)
+            """)
+    }
+
+    /// The head shown goes back to the one the latest health report is for (a re-check that found a new
+    /// head and then failed leaves the last completed check in place).
+    public func restoreReportedHead(ofRepository id: UUID) async throws {
+        try await execute("""
+            UPDATE repositories SET head_commit = COALESCE(
+                (SELECT head_commit FROM health_reports WHERE repository_id = \(id) ORDER BY id DESC LIMIT 1), head_commit)
+            WHERE id = \(id)
+            """)
+    }
+
+    /// A re-check failed: how many in a row, and when to look again.
+    public func recordRecheckFailure(ofRepository id: UUID, failures: Int, nextCheckAt: Date?) async throws {
+        try await execute("UPDATE repositories SET recheck_failures = \(failures), next_check_at = \(nextCheckAt) WHERE id = \(id)")
+    }
+
+    /// A check completed: the score shown with the entry, and when the next one is due.
+    public func recordCheck(ofRepository id: UUID, healthScore: Double, at now: Date, nextCheckAt: Date) async throws {
+        try await execute("""
+            UPDATE repositories SET health_score = \(healthScore), last_checked_at = \(now), next_check_at = \(nextCheckAt),
+                failure_reason = NULL, recheck_failures = 0
+            WHERE id = \(id)
+            """)
+    }
+
+    /// The shortest re-check interval the entries on a repository ask for, in seconds (nil: none asks).
+    public func shortestCheckInterval(repository id: UUID) async throws -> Int? {
+        try await first("SELECT MIN(check_interval_seconds) AS seconds FROM watchlist_entries WHERE repository_id = \(id)")?
+            .int("seconds").map(Int.init)
+    }
+
+    /// Repositories being worked on (`processing`, or `refreshing`) for which no unfinished job exists
+    /// with a unique key `<prefix><repository id>` for any of `jobKeyPrefixes`: those whose work nothing
+    /// will move on. Walks the `repositories_active` index (active rows only), longest unchanged first.
+    public func repositoriesWithoutUnfinishedJob(jobKeyPrefixes: [String], limit: Int) async throws -> [(id: UUID, updatedAt: Date)] {
+        try await query(Self.withoutJobSelect("r.id, r.updated_at", jobKeyPrefixes) + " ORDER BY r.updated_at LIMIT \(limit)").map {
+            (try $0.require("id", $0.uuid), try $0.require("updated_at", $0.date))
+        }
+    }
+
+    /// How many such repositories there are, and the oldest `updated_at` among them.
+    public func countRepositoriesWithoutUnfinishedJob(jobKeyPrefixes: [String]) async throws -> (count: Int, oldest: Date?) {
+        let row = try await first(Self.withoutJobSelect("COUNT(*) AS n, MIN(r.updated_at) AS oldest", jobKeyPrefixes))
+        return (Int(try row?.int("n") ?? 0), try row?.date("oldest"))
+    }
+
+    private static func withoutJobSelect(_ columns: String, _ prefixes: [String]) -> SQL {
+        var keys: SQL = ""
+        for (index, prefix) in prefixes.enumerated() {
+            keys = keys + (index == 0 ? "" : ", ") + "\(prefix) || \(sqlite: "r.id", postgres: "r.id::text")"
+        }
+        return """
+            SELECT \(raw: columns) FROM repositories r
+            WHERE (r.status = 'processing' OR r.refreshing)
+                AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.unique_key IN (\(keys)) AND j.state IN ('available', 'running', 'retryable'))
+            """
     }
 
     // MARK: Commits
@@ -176,49 +244,15 @@ extension SQLExecutor {
 
     // MARK: Clean-up
 
-    /// Deletes a repository that no entry points at any more (its commits go with it), and cancels its
-    /// waiting pipeline jobs. Does nothing when someone added it again in the meantime.
+    /// Deletes a repository that no entry points at any more (its commits, reports and results go with
+    /// it). Does nothing when someone added it again in the meantime.
     /// - Returns: true when the repository was deleted.
-    public func deleteUnwatchedRepository(id: UUID, now: Date) async throws -> Bool {
-        let deleted = try await first("""
+    public func deleteUnwatchedRepository(id: UUID) async throws -> Bool {
+        try await first("""
             DELETE FROM repositories WHERE id = \(id)
                 AND NOT EXISTS (SELECT 1 FROM watchlist_entries WHERE repository_id = \(id))
             RETURNING id
-            """)
-        guard deleted != nil else { return false }
-        let suffix = ":" + id.uuidString.lowercased()
-        let keys = ["repository-setup", "commit-backfill", "health-analysis"].map { $0 + suffix }
-        for key in keys {
-            try await execute("""
-                UPDATE jobs SET state = 'cancelled', finalized_at = \(now), lease_token = NULL, lease_expires_at = NULL, updated_at = \(now)
-                WHERE unique_key = \(key) AND state IN ('available', 'retryable', 'running')
-                """)
-        }
-        return true
-    }
-}
-
-/// A pipeline stage's failure: a machine-readable reason (`too_large`, `not_found`, `auth_required`, …)
-/// and a message. Handlers throw it; the job's error text is `reason: message`, which ``parse(_:)``
-/// reads back when the job is discarded, so the repository records both.
-public struct PipelineFailure: Error, Sendable, Equatable, CustomStringConvertible {
-    public let reason: String
-    public let message: String
-    public init(reason: String, message: String) {
-        self.reason = reason
-        self.message = message
-    }
-    public var description: String { "\(reason): \(message)" }
-
-    /// Splits a job's error text back into reason and message; other errors get the reason `error`.
-    public static func parse(_ text: String) -> PipelineFailure {
-        if let colon = text.firstIndex(of: ":") {
-            let reason = String(text[..<colon])
-            if !reason.isEmpty, reason.allSatisfy({ ($0.isLetter && $0.isLowercase) || $0 == "_" }) {
-                return PipelineFailure(reason: reason, message: text[text.index(after: colon)...].trimmingCharacters(in: .whitespaces))
-            }
-        }
-        return PipelineFailure(reason: "error", message: text)
+            """) != nil
     }
 }
 
@@ -227,41 +261,5 @@ extension SQLExecutor {
     public func canSee(repository id: UUID, caller: Caller) async throws -> Bool {
         if caller.isAdmin { return try await first("SELECT 1 AS one FROM repositories WHERE id = \(id)") != nil }
         return try await first("SELECT 1 AS one FROM watchlist_entries WHERE repository_id = \(id) AND user_id = \(caller.userID) LIMIT 1") != nil
-    }
-}
-
-/// What `POST /v1/watchlist/{id}/retry` and `…/recheck` did to the repository's state.
-public enum RestartOutcome: Sendable, Equatable {
-    case restarted(ProcessingState)
-    /// The state does not allow it (retry of a repository that has not failed; re-check of a failed one).
-    case refused(ProcessingState)
-}
-
-extension SQLExecutor {
-
-    /// A failed repository starts over (`processing/queued`); the caller enqueues its setup in the same transaction.
-    public func retryRepository(id: UUID, now: Date) async throws -> RestartOutcome? {
-        guard let state = try await repository(id: id)?.state else { return nil }
-        guard state.status == .failed else { return .refused(state) }
-        let next = try state.retry()
-        try await setState(next, ofRepository: id, now: now)
-        try await execute("UPDATE repositories SET failure_reason = NULL, attempts = 0 WHERE id = \(id)")
-        return .restarted(next)
-    }
-
-    /// A re-check now: a ready repository stays ready and is marked refreshing; one being processed is
-    /// left as it is (its running work already looks at the newest head). Refused for a failed one (retry it).
-    public func recheckRepository(id: UUID, now: Date) async throws -> RestartOutcome? {
-        guard let state = try await repository(id: id)?.state else { return nil }
-        switch state.status {
-        case .failed:
-            return .refused(state)
-        case .ready where !state.refreshing:
-            let next = try state.recheck()
-            try await setState(next, ofRepository: id, now: now)
-            return .restarted(next)
-        case .ready, .processing:
-            return .restarted(state)
-        }
     }
 }

@@ -2,6 +2,7 @@ import API
 import Domain
 import Foundation
 import HTTPTypes
+import Pipeline
 import NIOCore
 import Queue
 import Store
@@ -153,25 +154,35 @@ struct RestartAPITests {
             #expect(try await api.request(.post, "/v1/watchlist/\(id)/retry", key: alice).errorCode == "not_failed")
             #expect(try await api.request(.post, "/v1/watchlist/\(id)/retry", key: bob).status == .notFound)
 
-            // The setup job gives up: the repository failed, as the discard hook would leave it.
-            try await api.store.transaction { tx in
-                try await tx.startStage(.cloning, ofRepository: repositoryID, attempts: 3, now: Date())
-                try await tx.failRepository(
-                    id: repositoryID, stage: .cloning, error: PipelineFailure(reason: "auth_required", message: "a token is needed"),
-                    attempts: 3, now: Date())
-            }
-            _ = try await api.store.write("UPDATE jobs SET state = 'discarded', finalized_at = \(Date()) WHERE kind = 'repository-setup'")
+            // An administrator cancels the setup job: the run ends, and the repository says why.
+            let admin = try await api.key(for: "root", admin: true)
+            let setup = try #require(try await api.queue.list(state: .available, kind: PipelineJobs.RepositorySetup.kind, limit: 10).first)
+            #expect(try await api.request(.post, "/v1/jobs/\(setup.id)/cancel", key: admin).status == .ok)
+            let cancelled = try await api.request(.get, "/v1/watchlist/\(id)", key: alice)
+            #expect(cancelled.string("status") == "failed" && cancelled.string("failure_reason") == "cancelled", "\(cancelled)")
             #expect(try await api.request(.post, "/v1/watchlist/\(id)/recheck", key: alice).errorCode == "failed")
 
             let retried = try await api.request(.post, "/v1/watchlist/\(id)/retry", key: alice)
             #expect(retried.status == .accepted)
             #expect(retried.string("status") == "processing" && retried.string("stage") == "queued")
             #expect(retried["failure_reason"] == .null && retried["attempts"] == .int(0))
-            #expect(retried.string("last_error")?.contains("auth_required") == true, "the last error stays visible until the next run")
+            #expect(retried.string("last_error")?.contains("cancelled") == true, "the last error stays visible until the next run")
             let again = try await api.request(.post, "/v1/watchlist/\(id)/recheck", key: alice)
             #expect(again.status == .accepted)
             let waiting = try await api.queue.list(state: .available, kind: PipelineJobs.RepositorySetup.kind, limit: 10)
             #expect(waiting.count == 1, "retry and re-check share the one unfinished setup job")
+            #expect(try await api.store.read { try await $0.repositoryWork(id: repositoryID) }?.generation == 2, "the re-check of a setup not yet done asks for no new run")
+
+            // Deleted instead of cancelled: the same.
+            #expect(try await api.request(.post, "/v1/jobs/\(waiting[0].id)/cancel", key: admin).status == .ok)
+            #expect(try await api.request(.post, "/v1/watchlist/\(id)/retry", key: alice).status == .accepted)
+            let next = try #require(try await api.queue.list(state: .available, kind: PipelineJobs.RepositorySetup.kind, limit: 10).first)
+            #expect(try await api.request(.delete, "/v1/jobs/\(next.id)", key: admin).status == .noContent)
+            let deleted = try await api.request(.get, "/v1/watchlist/\(id)", key: alice)
+            #expect(deleted.string("status") == "failed" && deleted.string("failure_reason") == "cancelled", "\(deleted)")
+            // The stall gauge stays at 0 throughout: every processing repository had its job.
+            let queues = try await api.request(.get, "/v1/queues", key: admin)
+            #expect(queues.object("pipeline")?["stalled"] == .int(0), "\(String(decoding: queues.body.readableBytesView, as: UTF8.self))")
         }
     }
 }

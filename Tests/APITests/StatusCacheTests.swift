@@ -1,6 +1,7 @@
 import API
 import Domain
 import Foundation
+import Pipeline
 import HTTPTypes
 import Store
 import TestSupport
@@ -30,9 +31,12 @@ struct StatusCacheTests {
             #expect(try await api.request(.get, "/v1/watchlist/\(id)/status", key: bob).status == .notFound, "a cached answer is not shown to others")
 
             // A worker (here: the store directly, as any process would) moves the repository on.
-            try await api.store.transaction { tx in
-                try await tx.startStage(.cloning, ofRepository: repositoryID, attempts: 1, now: Date())
+            let lifecycle = Lifecycle(
+                queue: api.queue, schedule: CheckSchedule(interval: .seconds(86_400), minimumInterval: .seconds(3600), window: .seconds(86_400)))
+            let began = try await api.store.transaction { tx in
+                try await lifecycle.begin(PipelineJobs.RepositorySetup(repositoryID: repositoryID, generation: 1), attempt: 1, in: tx) != nil
             }
+            #expect(began)
             #expect(try await eventually { try await api.request(.get, "/v1/watchlist/\(id)/status", key: alice).string("stage") == "cloning" })
 
             try await api.store.transaction { tx in

@@ -1,6 +1,7 @@
 import Domain
 import Foundation
 import GitFixtures
+import Pipeline
 import Queue
 import Store
 import TestSupport
@@ -50,12 +51,13 @@ struct BackfillProcessTests {
         try await withRunningStore(store) { store in
             try await store.migrate(logger: TestDatabase.logger)
             let url = try RepositoryURL(parsing: "http://127.0.0.1:\(server.port)/fixtures/large")
-            let queue = JobQueue(store: store)
+            let lifecycle = Lifecycle(
+                queue: JobQueue(store: store),
+                schedule: CheckSchedule(interval: .seconds(86_400), minimumInterval: .seconds(3600), window: .seconds(365 * 86_400)))
             let id = try await store.transaction { tx in
                 let user = try await tx.user(named: "alice", createIfMissing: true)!
                 let added = try await tx.addToWatchlist(userID: user.id, url: url, alertsJSON: "{}", notes: nil, now: now)
-                let setup = PipelineJobs.RepositorySetup(repositoryID: added.entry.repository.id)
-                try await queue.enqueue(setup, options: setup.options, in: tx)
+                try await lifecycle.added(repository: added.entry.repository.id, in: tx)
                 return added.entry.repository.id
             }
             func stored() async throws -> Int64 {

@@ -2,6 +2,7 @@ import Analysis
 import Domain
 import Foundation
 import GitFixtures
+import Pipeline
 import Queue
 import Store
 import TestSupport
@@ -101,12 +102,10 @@ struct AnalysisTests {
 
             // The command is fixed; POST …/retry does this for each.
             FileManager.default.createFile(atPath: folder.appendingPathComponent("fixed").path, contents: Data())
-            let queue = h.queue
             for (id, _) in ids {
-                try await h.store.transaction { tx in
-                    #expect(try await tx.retryRepository(id: id, now: Date()) != nil)
-                    let setup = PipelineJobs.RepositorySetup(repositoryID: id)
-                    try await queue.enqueue(setup, options: setup.options, in: tx)
+                guard case .restarted? = try await h.retry(id) else {
+                    Issue.record("retry refused")
+                    continue
                 }
             }
             let ready = try await h.runWorkers {
@@ -117,6 +116,50 @@ struct AnalysisTests {
             for (id, _) in ids {
                 #expect(try await h.store.read { try await $0.latestHealthReport(repository: id) } != nil)
             }
+        }
+    }
+
+    /// Issue 9's reproduction: the Scorecard command does not exist, and no worker takes the backfill
+    /// queue. Analysis gives up (`not_found`); the entry is `failed`. A worker for the backfill queue
+    /// then runs the backfill that was waiting there — a stale job now: the entry stays `failed` (it used
+    /// to go back to `processing` for good). Once the command exists, `POST …/retry` makes it `ready`.
+    @Test(arguments: Engine.allCases)
+    func aStaleBackfillLeavesAFailedEntryFailedAndRetryMakesItReady(engine: Engine) async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("missing-scorecard-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        var options = IngestionHarness.Options()
+        // The path the fake command will be written to, missing for now.
+        options.scorecard = (folder.appendingPathComponent("scorecard").path, ["--repo={repo}", "--local={clone}", "--format=json"], .seconds(10))
+        try await IngestionHarness.with(engine, options) { h in
+            _ = try await h.serve("project", commits: 60, span: h.now.addingTimeInterval(-90 * 86_400)...h.now.addingTimeInterval(-600))
+            let (id, _) = try await h.add("project")
+            let failed = try await h.runWorkers(queues: ["repository-setup", "health-analysis", "maintenance"]) {
+                try await h.work(id)?.repository.state.status == .failed
+            }
+            #expect(failed, "\(h.logs.text.suffix(3000))")
+            #expect(try await h.work(id)?.failureReason == "not_found")
+            let waiting = try await h.queue.list(state: .available, kind: PipelineJobs.CommitBackfill.kind)
+            #expect(waiting.count == 1, "the backfill waits in its queue")
+
+            // A worker for the backfill queue starts (the second process of the reproduction).
+            let drained = try await h.runWorkers(queues: ["commit-backfill"]) {
+                try await h.queue.list(kind: PipelineJobs.CommitBackfill.kind).allSatisfy { $0.state.isFinished }
+            }
+            #expect(drained)
+            let after = try #require(try await h.work(id))
+            #expect(after.repository.state.status == .failed, "a stale backfill does not revive a failed entry")
+            #expect(after.failureReason == "not_found" && after.repository.state.lastError?.hasPrefix("analyzing: not_found") == true)
+            #expect(try await Lifecycle.stallStats(store: h.store).stalled == 0)
+
+            // The command is installed; the user retries.
+            _ = try Self.fakeScorecard(in: folder)
+            guard case .restarted? = try await h.retry(id) else { Issue.record("retry refused"); return }
+            #expect(try await h.runWorkers { try await h.work(id)?.repository.state.status == .ready }, "\(h.logs.text.suffix(3000))")
+            let ready = try #require(try await h.work(id))
+            let report = try #require(try await h.store.read { try await $0.latestHealthReport(repository: id) })
+            #expect(report.headCommit == ready.repository.headCommit && ready.backfilledHead == report.headCommit)
+            #expect(try await h.storedCommits(id).count == 60)
         }
     }
 

@@ -6,6 +6,7 @@ import GitHistory
 import GitTransport
 import Ingestion
 import Logging
+import Pipeline
 import Queue
 import Scorecard
 import ServiceLifecycle
@@ -18,7 +19,9 @@ import Testing
 /// running in real workers: what `repowatch serve` does, minus the HTTP API.
 struct IngestionHarness {
     let store: any Store
+    /// The queue, with the lifecycle's finish hooks installed (as `repowatch` runs it).
     let queue: JobQueue
+    let lifecycle: Lifecycle
     let ingestion: Ingestion
     /// The Scorecard runner of the health-analysis stage, when the test runs it.
     let scorecard: ScorecardRunner?
@@ -40,6 +43,7 @@ struct IngestionHarness {
         /// When set, the health-analysis stage runs too, with this Scorecard command and arguments.
         var scorecard: (command: String, arguments: [String], timeout: Duration)?
         var maxAttempts = 2
+        var recheckBackoff: Duration = .seconds(300)
     }
 
     static let window: Duration = .seconds(365 * 86_400)
@@ -59,10 +63,17 @@ struct IngestionHarness {
         let now = Date()
         do {
             try await TestDatabase.withStore(engine) { store in
-                let queue = PipelineJobs.withFailureHooks(JobQueue(
+                let bare = JobQueue(
                     store: store,
                     configuration: .init(
-                        maxAttempts: options.maxAttempts, retry: RetryPolicy(base: .milliseconds(10), maximum: .milliseconds(50), jitter: 0))))
+                        maxAttempts: options.maxAttempts, retry: RetryPolicy(base: .milliseconds(10), maximum: .milliseconds(50), jitter: 0)))
+                let lifecycle = Lifecycle(
+                    queue: bare,
+                    schedule: CheckSchedule(
+                        interval: .seconds(86_400), minimumInterval: .seconds(3600), window: window, maxCommits: options.maxCommits,
+                        failureBackoff: options.recheckBackoff),
+                    clock: { now })
+                let queue = lifecycle.installed(on: bare)
                 let ingestion = Ingestion(
                     cache: CloneCache(root: scratch.appendingPathComponent("clones"), budgetBytes: options.cacheBudgetBytes, logger: logger),
                     git: GitClient(
@@ -70,12 +81,12 @@ struct IngestionHarness {
                         allowedProtocols: ["http"], logger: logger),
                     history: HistoryReaders.preferred(),
                     window: window, maxCommits: options.maxCommits, tokens: tokenCipher, batchSize: options.batchSize,
-                    clock: { now })
+                    lifecycle: lifecycle, clock: { now })
                 let runner = options.scorecard.map {
                     ScorecardRunner(command: $0.command, arguments: $0.arguments, timeout: $0.timeout, logger: logger)
                 }
                 try await body(IngestionHarness(
-                    store: store, queue: queue, ingestion: ingestion, scorecard: runner, server: server, served: served, scratch: scratch,
+                    store: store, queue: queue, lifecycle: lifecycle, ingestion: ingestion, scorecard: runner, server: server, served: served, scratch: scratch,
                     logs: logs, now: now))
             }
         } catch {
@@ -103,7 +114,7 @@ struct IngestionHarness {
     @discardableResult
     func add(_ name: String, user: String = "alice", token: String? = nil) async throws -> (repository: UUID, entry: UUID) {
         let url = try url(name)
-        let queue = queue
+        let lifecycle = lifecycle
         return try await store.transaction { tx in
             let user = try await tx.user(named: user, createIfMissing: true)!
             let added = try await tx.addToWatchlist(
@@ -112,19 +123,23 @@ struct IngestionHarness {
             if let token {
                 try await tx.setRepositoryToken(sealed: try Self.tokenCipher.seal(token, boundTo: id), repository: id, privateTo: user.id)
             }
-            if added.repositoryCreated {
-                let setup = PipelineJobs.RepositorySetup(repositoryID: id)
-                try await queue.enqueue(setup, options: setup.options, in: tx)
-            }
+            try await lifecycle.added(repository: id, in: tx)
             return (id, added.entry.entry.id)
         }
     }
 
-    /// A re-check: what the scheduler (or `POST …/recheck`) enqueues.
-    func recheck(_ id: UUID) async throws {
-        let setup = PipelineJobs.RepositorySetup(repositoryID: id)
-        let queue = queue
-        try await store.transaction { tx in try await queue.enqueue(setup, options: setup.options, in: tx) }
+    /// A re-check: what the scheduler (or `POST …/recheck`) does.
+    @discardableResult
+    func recheck(_ id: UUID) async throws -> RestartOutcome? {
+        let lifecycle = lifecycle
+        return try await store.transaction { tx in try await lifecycle.recheck(repository: id, in: tx) }
+    }
+
+    /// `POST …/retry`.
+    @discardableResult
+    func retry(_ id: UUID) async throws -> RestartOutcome? {
+        let lifecycle = lifecycle
+        return try await store.transaction { tx in try await lifecycle.retry(repository: id, in: tx) }
     }
 
     func work(_ id: UUID) async throws -> RepositoryWork? {
@@ -132,15 +147,17 @@ struct IngestionHarness {
     }
 
     /// Runs the ingestion stages in workers until `condition` holds (or 120 s pass), then stops them gracefully.
-    func runWorkers(until condition: @escaping () async throws -> Bool) async throws -> Bool {
+    /// - Parameter queues: the queues these workers take (all by default), as `workers.concurrency` says.
+    func runWorkers(queues: Set<String>? = nil, until condition: @escaping () async throws -> Bool) async throws -> Bool {
         var registry = JobRegistry()
         ingestion.register(into: &registry, timeout: .seconds(300))
         var concurrency = ["repository-setup": 2, "commit-backfill": 2, "maintenance": 1]
         if let scorecard {
             registry.register(HealthAnalysisHandler(ingestion: ingestion, runner: scorecard, cacheTTL: .seconds(86_400)), timeout: .seconds(300))
-            registry.register(ScheduleRechecksHandler(clock: { now }))
+            registry.register(ScheduleRechecksHandler(lifecycle: lifecycle))
             concurrency["health-analysis"] = 2
         }
+        if let queues { concurrency = concurrency.filter { queues.contains($0.key) } }
         let workers = JobWorkers(
             queue: queue, registry: registry,
             configuration: .init(

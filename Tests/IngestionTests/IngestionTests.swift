@@ -2,6 +2,7 @@ import Domain
 import Foundation
 import GitFixtures
 import Ingestion
+import Pipeline
 import Queue
 import Store
 import TestSupport

@@ -53,6 +53,46 @@ struct JobQueueTests {
         }
     }
 
+    /// `replacesWaiting`: a newer request replaces a waiting job's arguments (its attempts start over);
+    /// a running job is never touched.
+    @Test(arguments: Engine.allCases)
+    func aNewerRequestReplacesAWaitingJobButNotARunningOne(engine: Engine) async throws {
+        try await withQueue(engine) { queue, clock in
+            let first = try await queue.enqueue(Payload(n: 1), options: .init(uniqueKey: "k", replacesWaiting: true))
+            let job = try #require(try await queue.claim(queue: "test", limit: 1, owner: "w").first)
+            #expect(try await queue.fail(job, error: TestFailure(message: "boom")) == .retryable)
+            let replaced = try await queue.enqueue(Payload(n: 2), options: .init(uniqueKey: "k", replacesWaiting: true))
+            #expect(replaced == EnqueueResult(jobID: first.jobID, inserted: false, replaced: true))
+            let record = try #require(try await queue.job(id: first.jobID))
+            #expect(record.argsJSON.contains("2") && record.attempt == 0 && record.runAt <= clock.now, "new arguments, attempts start over, due now")
+            #expect(record.errors.count == 1, "the history is kept")
+            let same = try await queue.enqueue(Payload(n: 2), options: .init(uniqueKey: "k", replacesWaiting: true))
+            #expect(same == EnqueueResult(jobID: first.jobID, inserted: false), "equal arguments: nothing to replace")
+
+            let running = try #require(try await queue.claim(queue: "test", limit: 1, owner: "w").first)
+            let untouched = try await queue.enqueue(Payload(n: 3), options: .init(uniqueKey: "k", replacesWaiting: true))
+            #expect(untouched == EnqueueResult(jobID: first.jobID, inserted: false))
+            #expect(try await queue.job(id: running.id)?.argsJSON.contains("2") == true, "a running job keeps its arguments")
+        }
+    }
+
+    /// Discarded jobs are kept for inspection, but by age and count like the others, never without bound.
+    @Test(arguments: Engine.allCases)
+    func retentionBoundsDiscardedJobsToo(engine: Engine) async throws {
+        try await withQueue(engine, maxAttempts: 1) { queue, clock in
+            for i in 0..<5 { try await queue.enqueue(Payload(n: i)) }
+            for job in try await queue.claim(queue: "test", limit: 5, owner: "w") {
+                clock.advance(by: 1)
+                #expect(try await queue.fail(job, error: TestFailure(message: "boom")) == .discarded)
+            }
+            let retention = JobQueue.Retention(maxAge: .seconds(60), keep: 100, discardedMaxAge: .seconds(3600), discardedKeep: 3)
+            #expect(try await queue.prune(retention) == 2, "beyond the newest 3")
+            clock.advance(by: 3601)
+            #expect(try await queue.prune(retention) == 3, "older than the age")
+            #expect(try await queue.list(state: .discarded).isEmpty)
+        }
+    }
+
     @Test(arguments: Engine.allCases)
     func enqueueCommitsOrRollsBackWithTheCallersTransaction(engine: Engine) async throws {
         struct Boom: Error {}

@@ -114,6 +114,35 @@ struct WorkerTests {
         }
     }
 
+    /// Jobs claimed ahead (prefetched) while the only slot stays busy for longer than the lease are given
+    /// back unrun before their lease lapses: none loses an attempt or gets a "lease expired" error without
+    /// having run, and every one then runs once.
+    @Test(arguments: Engine.allCases)
+    func prefetchedJobsWaitingBehindABusySlotKeepTheirAttempts(engine: Engine) async throws {
+        try await TestDatabase.withStore(engine) { store in
+            let queue = Self.queue(store, lease: .seconds(1))
+            let ledger = Ledger()
+            var registry = JobRegistry()
+            registry.register(WorkHandler(ledger: ledger))
+            let workers = JobWorkers(
+                queue: queue, registry: registry,
+                configuration: .init(concurrency: ["work": 1], prefetch: ["work": 3], pollInterval: .milliseconds(50), rescueInterval: .milliseconds(100)),
+                logger: TestDatabase.logger)
+            try await store.transaction { tx in
+                // The first holds the one slot for three leases; the others were claimed with it.
+                try await queue.enqueue(Work(n: 0, sleepMilliseconds: 3000), options: .init(priority: 0), in: tx)
+                for i in 1...3 { try await queue.enqueue(Work(n: i), options: .init(priority: 1), in: tx) }
+            }
+            try await Self.running([workers]) { () async throws in
+                #expect(try await waitUntil { try await queue.stats(queues: ["work"]).first?.counts[.completed] == 4 })
+            }
+            #expect(ledger.all.sorted() == [0, 1, 2, 3], "each ran once")
+            for job in try await queue.list(queue: "work") where job.argsJSON.contains("\"n\":0") == false {
+                #expect(job.attempt == 1 && job.errors.isEmpty, "job \(job.id): attempt \(job.attempt), errors \(job.errors.map(\.error))")
+            }
+        }
+    }
+
     /// Shutdown stops claiming, gives running jobs the grace period, then releases them without using an attempt.
     @Test(arguments: Engine.allCases)
     func gracefulShutdownReleasesWhatItCannotFinish(engine: Engine) async throws {

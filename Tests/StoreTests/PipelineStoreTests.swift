@@ -6,7 +6,8 @@ import TestSupport
 import Testing
 
 /// The pipeline's writes on both engines: commits stored once, pruned to the window and the cap,
-/// paged newest first; private repositories; the clean-up of unwatched repositories; stage failures.
+/// paged newest first; private repositories; the clean-up of unwatched repositories. (What the
+/// lifecycle does with them is tested in PipelineTests.)
 @Suite("Store: pipeline")
 struct PipelineStoreTests {
     static let now = Date(timeIntervalSince1970: 1_800_000_000)
@@ -61,11 +62,13 @@ struct PipelineStoreTests {
 
             // Out of the window (460 days) and beyond the cap (the newest 500 kept).
             try await store.transaction { tx in
-                try await tx.completeBackfill(ofRepository: id, head: commits[0].sha, windowStart: Self.now.addingTimeInterval(-365 * 86_400), keep: 500, now: Self.now)
+                try await tx.recordBackfill(
+                    ofRepository: id, generation: 1, head: commits[0].sha, windowStart: Self.now.addingTimeInterval(-365 * 86_400), keep: 500)
             }
             let kept = try await store.read { try await $0.commits(repository: id, after: nil, limit: 1000) }
             #expect(kept.map(\.sha) == commits.prefix(500).map(\.sha))
-            #expect(try await store.read { try await $0.repositoryWork(id: id) }?.backfilledHead == commits[0].sha)
+            let work = try await store.read { try await $0.repositoryWork(id: id) }
+            #expect(work?.backfilledHead == commits[0].sha && work?.backfillGeneration == 1)
         }
     }
 
@@ -113,38 +116,12 @@ struct PipelineStoreTests {
             #expect(last?.stillWatched == false && last?.repositoryID == alice.repository)
             // Added again before the clean-up ran: kept.
             let again = try await repository(in: store, user: "carol")
-            #expect(try await store.transaction { try await $0.deleteUnwatchedRepository(id: again.repository, now: Self.now) } == false)
+            #expect(try await store.transaction { try await $0.deleteUnwatchedRepository(id: again.repository) } == false)
             let carolCaller = Caller(userID: again.user.id, userName: "carol", keyID: UUID(), isAdmin: false)
             _ = try await store.transaction { try await $0.deleteEntry(id: again.entry, visibleTo: carolCaller) }
-            #expect(try await store.transaction { try await $0.deleteUnwatchedRepository(id: again.repository, now: Self.now) } == true)
+            #expect(try await store.transaction { try await $0.deleteUnwatchedRepository(id: again.repository) } == true)
             #expect(try await store.read { try await $0.repositoryWork(id: again.repository) } == nil)
             #expect(try await store.read { try await $0.storedCommitShas(repository: again.repository) }.isEmpty, "commits go with it")
         }
-    }
-
-    @Test(arguments: Engine.allCases)
-    func aStageThatGivesUpFailsTheRepositoryWithItsReason(engine: Engine) async throws {
-        try await TestDatabase.withStore(engine) { store in
-            let (_, id, _) = try await repository(in: store)
-            try await store.transaction { try await $0.startStage(.cloning, ofRepository: id, attempts: 3, now: Self.now) }
-            try await store.transaction {
-                try await $0.failRepository(
-                    id: id, stage: .cloning, error: PipelineFailure(reason: "too_large", message: "the clone passed 100 MiB"), attempts: 3, now: Self.now)
-            }
-            let repository = try #require(try await store.read { try await $0.repository(id: id) })
-            #expect(repository.state.status == .failed)
-            #expect(repository.state.lastError == "cloning: too_large: the clone passed 100 MiB")
-            #expect(repository.failureReason == "too_large" && repository.attempts == 3)
-            // A retried job starts the repository over.
-            let restarted = try await store.transaction { try await $0.startStage(.cloning, ofRepository: id, attempts: 1, now: Self.now) }
-            #expect(restarted?.status == .processing && restarted?.stage == .cloning)
-            #expect(try await store.read { try await $0.repository(id: id) }?.failureReason == nil)
-        }
-    }
-
-    @Test func pipelineFailuresParseBackFromJobErrors() {
-        #expect(PipelineFailure.parse("too_large: over 100 MiB") == PipelineFailure(reason: "too_large", message: "over 100 MiB"))
-        #expect(PipelineFailure.parse("job timed out after 30 seconds") == PipelineFailure(reason: "error", message: "job timed out after 30 seconds"))
-        #expect(PipelineFailure.parse("Weird: Thing").reason == "error")
     }
 }

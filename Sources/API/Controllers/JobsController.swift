@@ -2,6 +2,7 @@ import Domain
 import Foundation
 import HTTPTypes
 import Hummingbird
+import Pipeline
 import Queue
 import Settings
 import Store
@@ -104,13 +105,16 @@ struct JobsController {
     struct QueuesResponse: Encodable {
         let queues: [QueueResponse]
         let scheduler: SchedulerHealth
+        let pipeline: PipelineHealth
     }
 
-    /// GET /v1/queues: counts by state and the oldest due job's age, per queue; and the re-check scheduler's health.
+    /// GET /v1/queues: counts by state and the oldest due job's age, per queue; the re-check scheduler's
+    /// health; and the repositories being worked on that nothing moves on (0 while the lifecycle's invariant holds).
     @Sendable func queues(_ request: Request, context: AppRequestContext) async throws -> Response {
         try requireAdmin(context)
         let stats = try await queue.stats(queues: PipelineJobs.queues)
         let scheduler = try await SchedulerHealth.read(store: queue.store, settings: settings)
+        let pipeline = PipelineHealth(try await Lifecycle.stallStats(store: queue.store))
         return try JSONResponse.make(.ok, QueuesResponse(
             queues: stats.map { s in
                 QueueResponse(
@@ -118,7 +122,7 @@ struct JobsController {
                     counts: Dictionary(uniqueKeysWithValues: JobState.allCases.map { ($0.rawValue, s.counts[$0] ?? 0) }),
                     oldest_available_age_seconds: s.oldestAvailableAge)
             },
-            scheduler: scheduler))
+            scheduler: scheduler, pipeline: pipeline))
     }
 
     /// GET /v1/jobs?state=&queue=&kind=&limit=&cursor=: newest first.

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import Logging
+import Pipeline
 import Prometheus
 import Queue
 import Settings
@@ -42,6 +43,11 @@ struct SystemController {
                 checks["scheduler_last_run_at"] = scheduler.last_run_at.map(Timestamp.format) ?? "never"
                 checks["overdue_repositories"] = "\(scheduler.overdue_repositories)"
             }
+            // Shown, not judged either: the leader's reconcile pass repairs a stall within one interval.
+            if let stalls = try? await Lifecycle.stallStats(store: store) {
+                checks["stalled_repositories"] = "\(stalls.stalled)"
+                checks["oldest_stalled_seconds"] = stalls.oldestSeconds.map { String(Int($0)) } ?? "none"
+            }
             return try JSONResponse.make(.ok, HealthResponse(status: "ready", checks: checks))
         } catch {
             context.logger.warning("readiness check failed", metadata: ["error": "\(String(reflecting: error))"])
@@ -54,6 +60,14 @@ struct SystemController {
         // every process that serves /metrics, whichever process runs the workers.
         do {
             QueueMetrics(registry: registry).record(try await queue.stats(queues: PipelineJobs.queues))
+            let stalls = try await Lifecycle.stallStats(store: store)
+            registry.makeGauge(descriptor: .init(
+                metricName: "pipeline_stalled_repositories", unitName: "count",
+                helpText: "Repositories processing or refreshing with no unfinished stage job (0 while the lifecycle's invariant holds)")
+            ).set(Double(stalls.stalled))
+            registry.makeGauge(descriptor: .init(
+                metricName: "pipeline_oldest_stall", unitName: "seconds", helpText: "Seconds since the longest-stalled repository last changed (0: none)")
+            ).set(stalls.oldestSeconds ?? 0)
         } catch {
             context.logger.warning("queue statistics unavailable for /metrics", metadata: ["error": "\(String(reflecting: error))"])
         }

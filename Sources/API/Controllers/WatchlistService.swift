@@ -1,17 +1,21 @@
 import Domain
 import Foundation
 import HTTPTypes
-import Settings
+import Pipeline
 import Queue
+import Settings
 import Store
 
 /// The use cases behind the watchlist routes (the v1 API and the seed-compatible one share them).
 ///
 /// Adding an entry is one transaction: find or create the repository, find or create the entry,
-/// and, for a new repository, enqueue its `repository-setup` job (unique per repository). Either all
-/// of it is written or none of it: there is no entry without its job, and no job for a rolled-back entry.
+/// and let the lifecycle make sure its work is under way (a new repository's `repository-setup` job,
+/// unique per repository). Either all of it is written or none of it: there is no entry without its
+/// job, and no job for a rolled-back entry.
 struct WatchlistService: Sendable {
     let store: any Store
+    /// The owner of the repositories' lifecycle: adds, retries and re-checks go through it.
+    let lifecycle: Lifecycle
     let queue: JobQueue
     let settings: Settings
     /// Seals repository tokens; nil when no key is configured (tokens are then refused).
@@ -35,7 +39,7 @@ struct WatchlistService: Sendable {
         let alertsText = (alerts ?? .object([:])).text
         let now = Date()
         let tokens = self.tokens
-        let result = try await store.transaction { [queue] tx in
+        let result = try await store.transaction { [lifecycle] tx in
             let added = try await tx.addToWatchlist(
                 userID: userID, url: url, privateTo: token == nil ? nil : userID, alertsJSON: alertsText, notes: notes,
                 checkIntervalSeconds: checkIntervalSeconds, now: now)
@@ -43,10 +47,7 @@ struct WatchlistService: Sendable {
             if let token, let tokens {
                 try await tx.setRepositoryToken(sealed: try tokens.seal(token, boundTo: repositoryID), repository: repositoryID, privateTo: userID)
             }
-            if added.repositoryCreated {
-                let setup = PipelineJobs.RepositorySetup(repositoryID: repositoryID)
-                try await queue.enqueue(setup, options: setup.options, in: tx)
-            }
+            try await lifecycle.added(repository: repositoryID, in: tx)
             return added
         }
         return (result.entry, result.entryCreated)
@@ -66,20 +67,14 @@ struct WatchlistService: Sendable {
         }
     }
 
-    /// `POST …/retry` (a failed repository starts over) or `…/recheck` (look again now): the state change
-    /// and the `repository-setup` job in one transaction; the job is unique per repository, so asking
-    /// twice enqueues once. 409 when the state does not allow it.
+    /// `POST …/retry` (a failed repository starts over) or `…/recheck` (look again now): a new run of the
+    /// repository's pipeline, its state change and its `repository-setup` job in one transaction; the job
+    /// is unique per repository, so asking twice enqueues once. 409 when the state does not allow it.
     func restart(_ id: String?, for caller: Caller, retry: Bool) async throws -> EntryWithRepository {
         let entry = try await entry(id, for: caller)
         let repositoryID = entry.repository.id
-        let outcome = try await store.transaction { [queue] tx -> RestartOutcome? in
-            let now = Date()
-            let outcome = retry ? try await tx.retryRepository(id: repositoryID, now: now) : try await tx.recheckRepository(id: repositoryID, now: now)
-            if case .restarted = outcome {
-                let setup = PipelineJobs.RepositorySetup(repositoryID: repositoryID)
-                try await queue.enqueue(setup, options: setup.options, in: tx)
-            }
-            return outcome
+        let outcome = try await store.transaction { [lifecycle] tx -> RestartOutcome? in
+            retry ? try await lifecycle.retry(repository: repositoryID, in: tx) : try await lifecycle.recheck(repository: repositoryID, in: tx)
         }
         switch outcome {
         case .refused(let state)?:

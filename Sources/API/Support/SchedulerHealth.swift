@@ -1,5 +1,5 @@
-import Analysis
 import Foundation
+import Pipeline
 import Queue
 import Settings
 import Store
@@ -32,5 +32,18 @@ struct SchedulerHealth: Encodable {
         default: status = "ok"
         }
         return SchedulerHealth(status: status, last_run_at: lastRun, period_seconds: period, overdue_repositories: overdue)
+    }
+}
+
+/// The pipeline's stall gauge, as `GET /v1/queues` and `/health/ready` show it.
+struct PipelineHealth: Encodable {
+    /// Repositories `processing` or `refreshing` with no unfinished stage job (the leader's reconcile pass repairs them).
+    let stalled: Int
+    /// Seconds since the longest-stalled one last changed; null when none is.
+    @NullEncodable var oldest_stalled_seconds: Double?
+
+    init(_ stats: StallStats) {
+        stalled = stats.stalled
+        oldest_stalled_seconds = stats.oldestSeconds
     }
 }

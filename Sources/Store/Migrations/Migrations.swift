@@ -265,6 +265,21 @@ public enum Migrations {
             // An entry may ask for more frequent re-checks than recheck.interval (seconds; NULL: the default).
             "ALTER TABLE watchlist_entries ADD COLUMN check_interval_seconds INTEGER",
         ]),
+        Migration(version: 5, name: "pipeline lifecycle: wanted and done generations, re-check failures", statements: [
+            // What is wanted of a repository (the run asked for last: the add, a retry, a re-check) and what
+            // is done (the run each stage last finished for). The Pipeline module's reconciliation compares them.
+            "ALTER TABLE repositories ADD COLUMN generation INTEGER NOT NULL DEFAULT 1",
+            "ALTER TABLE repositories ADD COLUMN setup_generation INTEGER",
+            "ALTER TABLE repositories ADD COLUMN backfill_generation INTEGER",
+            "ALTER TABLE repositories ADD COLUMN analysis_generation INTEGER",
+            // Re-checks that failed in a row: they back off, and a gone remote ends `failed` after a few.
+            "ALTER TABLE repositories ADD COLUMN recheck_failures INTEGER NOT NULL DEFAULT 0",
+            // Rows from before: a finished run owes nothing; a re-check under way owes a new run.
+            "UPDATE repositories SET setup_generation = 1, backfill_generation = 1, analysis_generation = 1 WHERE status <> 'processing'",
+            "UPDATE repositories SET generation = 2 WHERE refreshing",
+            // The reconcile pass and the stall gauge walk only the repositories being worked on.
+            "CREATE INDEX repositories_active ON repositories (updated_at) WHERE status = 'processing' OR refreshing",
+        ]),
     ]
 
     /// The newest version this binary knows.
