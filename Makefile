@@ -8,7 +8,7 @@ ifeq ($(shell command -v swift 2>/dev/null),)
 export PATH := /opt/swift/usr/bin:$(PATH)
 endif
 
-.PHONY: run build test bench clean
+.PHONY: run build test chaos bench clean
 
 ## run: install the run-time packages, build, and serve on ./data (SQLite)
 run:
@@ -23,6 +23,11 @@ build:
 ## test: Swift tests (with a throwaway PostgreSQL) + schemathesis; ends with "summary: N passed, M failed"
 test:
 	scripts/test.sh
+
+## chaos: the seeded chaos test alone, longer (CHAOS_SECONDS=120, CHAOS_REPOSITORIES=50 by default; CHAOS_SEED=N
+## replays a run): api + worker processes on SQLite and PostgreSQL under killed workers, pushes, git and Scorecard faults
+chaos:
+	scripts/chaos.sh
 
 ## bench: benchmarks (release build): the job queue (with PgQueuer and procrastinate), the backfill (with git log
 ## and PyDriller), re-checks and the scheduler's pass, then the HTTP API

@@ -52,3 +52,15 @@ stop_pid() {
     fi
     wait "$pid" 2>/dev/null || true
 }
+
+# start_throwaway_postgres: starts a PostgreSQL server in a new temporary folder, stopped and removed when the
+# calling script exits (normally, on failure, or on INT/TERM), and sets pg_url to its URL.
+start_throwaway_postgres() {
+    pg_work=$(mktemp -d)
+    # EXIT covers failures and normal ends; INT/TERM turn into an exit so the EXIT trap runs too.
+    trap 'scripts/pg-throwaway.sh stop "$pg_work" || log "could not stop PostgreSQL in $pg_work"; rm -rf "$pg_work"' EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
+    # The server's files go straight into $pg_work (data/, sock/, pg.log, url).
+    pg_url=$(scripts/pg-throwaway.sh start "$pg_work")
+}

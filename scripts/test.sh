@@ -18,18 +18,7 @@ if ! swift build --build-tests; then
     exit 1
 fi
 
-work=$(mktemp -d)
-cleanup() {
-    scripts/pg-throwaway.sh stop "$work" || log "could not stop PostgreSQL in $work"
-    rm -rf "$work"
-}
-# EXIT covers failures and normal ends; INT/TERM turn into an exit so the EXIT trap runs too.
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-# The server's files go straight into $work (data/, sock/, pg.log, url).
-pg_url=$(scripts/pg-throwaway.sh start "$work")
+start_throwaway_postgres
 
 swift_log=.build/swift-test.log
 set +e

@@ -19,7 +19,7 @@ public enum JobState: String, Sendable, Codable, CaseIterable {
 
 /// The typed arguments of a job kind. The kind's name is stored with the job; handlers are found by it.
 public protocol JobArguments: Codable, Sendable {
-    /// Stable name of the kind, e.g. `repository-setup`.
+    /// Stable name of the kind, e.g. `prune-jobs`.
     static var kind: String { get }
     /// Queue the kind runs on unless the enqueuer says otherwise.
     static var queue: String { get }
@@ -145,7 +145,7 @@ public struct JobFailure: Error, Sendable, CustomStringConvertible {
     let action: Action
     public let description: String
 
-    /// Give up now, whatever attempts are left (a repository that does not exist will not appear on retry).
+    /// Give up now, whatever attempts are left (what does not exist will not appear on retry).
     public static func permanent(_ reason: String) -> JobFailure { JobFailure(action: .discard, description: reason) }
 
     /// Try again after `delay` without using up an attempt ("the clone is busy", "rate limited").

@@ -98,18 +98,7 @@ extension JobQueue {
     /// Cancels a job that has not finished. A running job's lease is revoked at once: its worker's
     /// next heartbeat or report finds the lease gone and stops, and nothing it writes about the job counts.
     public func cancel(id: Int64) async throws -> JobRecord {
-        let now = clock()
-        let hooks = finishHooks
-        let updated = try await store.transaction { tx in
-            guard let row = try await tx.first("""
-                UPDATE jobs SET state = 'cancelled', finalized_at = \(now), lease_token = NULL, lease_expires_at = NULL, updated_at = \(now)
-                WHERE id = \(id) AND state IN ('available', 'retryable', 'running')
-                RETURNING id, kind, args, attempt
-                """)
-            else { return false }
-            try await Self.runFinishHook(hooks, row: row, ending: .cancelled, in: tx)
-            return true
-        }
+        let updated = try await store.transaction { tx in try await self.cancelUnfinished(where: "id = \(id)", in: tx) != nil }
         guard let job = try await job(id: id) else { throw JobAdminError.notFound(id) }
         guard updated else { throw JobAdminError.conflict("job \(id) is already \(job.state.rawValue)") }
         return job
@@ -120,10 +109,15 @@ extension JobQueue {
     /// - Returns: the cancelled job's id.
     @discardableResult
     public func cancelUnfinished(uniqueKey: String, in tx: any SQLExecutor) async throws -> Int64? {
+        try await cancelUnfinished(where: "unique_key = \(uniqueKey)", in: tx)
+    }
+
+    /// Cancels the unfinished job matching `condition` (one at most) and runs its finish hook, in `tx`.
+    private func cancelUnfinished(where condition: SQL, in tx: any SQLExecutor) async throws -> Int64? {
         let now = clock()
         guard let row = try await tx.first("""
             UPDATE jobs SET state = 'cancelled', finalized_at = \(now), lease_token = NULL, lease_expires_at = NULL, updated_at = \(now)
-            WHERE unique_key = \(uniqueKey) AND state IN ('available', 'retryable', 'running')
+            WHERE \(condition) AND state IN ('available', 'retryable', 'running')
             RETURNING id, kind, args, attempt
             """)
         else { return nil }

@@ -19,7 +19,7 @@ public struct JobQueue: Sendable {
     var finishHooks: [String: FinishHook] = [:]
 
     /// Called in the transaction that ends a job, whatever the ending: the records the job works on
-    /// change with it (a pipeline stage that gave up fails its repository in the same commit), so they
+    /// change with it (the work a failed job was for is marked failed in the same commit), so they
     /// cannot drift, and no ending can be missed.
     public typealias FinishHook = @Sendable (FinishedJob, any SQLExecutor) async throws -> Void
 
