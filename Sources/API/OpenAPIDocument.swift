@@ -218,7 +218,7 @@ enum OpenAPIDocument {
             "operationId": "listQueues",
             "summary": "Jobs per queue and state, and how long the oldest due job has waited (admin)",
             "responses": {
-              "200": {"description": "One row per queue, and the re-check scheduler's health", "content": {"application/json": {"schema": {"type": "object", "required": ["queues", "scheduler"], "properties": {"queues": {"type": "array", "items": {"$ref": "#/components/schemas/QueueStats"}}, "scheduler": {"$ref": "#/components/schemas/SchedulerHealth"}}}}}},
+              "200": {"description": "One row per queue, the re-check scheduler's health, and the pipeline's stall gauge", "content": {"application/json": {"schema": {"type": "object", "required": ["queues", "scheduler", "pipeline"], "properties": {"queues": {"type": "array", "items": {"$ref": "#/components/schemas/QueueStats"}}, "scheduler": {"$ref": "#/components/schemas/SchedulerHealth"}, "pipeline": {"$ref": "#/components/schemas/PipelineHealth"}}}}}},
               "401": {"$ref": "#/components/responses/Unauthorized"},
               "403": {"$ref": "#/components/responses/Forbidden"}
             }
@@ -358,6 +358,13 @@ enum OpenAPIDocument {
               "last_run_at": {"$ref": "#/components/schemas/NullableTimestamp"},
               "period_seconds": {"type": "number"},
               "overdue_repositories": {"type": "integer", "minimum": 0, "description": "Repositories whose check is due for longer than three periods"}
+            }
+          },
+          "PipelineHealth": {
+            "type": "object", "required": ["stalled", "oldest_stalled_seconds"],
+            "properties": {
+              "stalled": {"type": "integer", "minimum": 0, "description": "Repositories processing or refreshing with no unfinished stage job: 0 while the lifecycle's invariant holds; the leader's reconcile pass repairs any within pipeline.reconcile_interval"},
+              "oldest_stalled_seconds": {"type": ["number", "null"], "description": "Seconds since the longest-stalled one last changed; null when none is"}
             }
           },
           "QueueStats": {
