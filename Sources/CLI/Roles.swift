@@ -92,7 +92,7 @@ struct BackgroundRoles {
                 // Only proxy and CA-bundle variables pass (GitClient.passableEnvironmentKeys); nothing else of ours reaches git.
                 environment: ProcessInfo.processInfo.environment, logger: logger),
             history: HistoryReaders.preferred(gitExecutable: git.executable),
-            window: git.historyWindow, maxCommits: git.maxCommits, tokens: tokens, lifecycle: lifecycle)
+            window: git.historyWindow, maxCommits: git.maxCommits, tokens: tokens, lifecycle: lifecycle, hosts: settings.allowedHosts)
     }
 
     /// - Throws: a configuration error when `jobs.prune_schedule` does not parse.

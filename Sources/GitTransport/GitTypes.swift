@@ -118,6 +118,9 @@ public enum GitFailure: Error, Sendable, Equatable, CustomStringConvertible {
     case emptyRepository
     /// The URL's scheme (`ssh`, `file`, `git`, `ext`, …) is not among the allowed protocols.
     case protocolNotAllowed(String)
+    /// The server answered with a redirect (HTTP 3xx). Redirects are never followed: the repository's URL
+    /// is the one that was allowed, and its credentials are for it alone.
+    case redirected(status: Int)
     /// Anything else; the payload is the scrubbed tail of git's standard error (at most 4 KiB).
     case failed(String)
 
@@ -125,13 +128,13 @@ public enum GitFailure: Error, Sendable, Equatable, CustomStringConvertible {
     /// `protocolNotAllowed`); `timedOut` and `failed` are worth retrying later.
     public var isPermanent: Bool {
         switch self {
-        case .notFound, .authenticationRequired, .tooLarge, .emptyRepository, .protocolNotAllowed: true
+        case .notFound, .authenticationRequired, .tooLarge, .emptyRepository, .protocolNotAllowed, .redirected: true
         case .timedOut, .failed: false
         }
     }
 
     /// A short machine-readable code: `not_found`, `auth_required`, `too_large`, `timed_out`,
-    /// `empty_repository`, `protocol_not_allowed`, `git_failed`.
+    /// `empty_repository`, `protocol_not_allowed`, `redirected`, `git_failed`.
     public var reason: String {
         switch self {
         case .notFound: "not_found"
@@ -140,6 +143,7 @@ public enum GitFailure: Error, Sendable, Equatable, CustomStringConvertible {
         case .timedOut: "timed_out"
         case .emptyRepository: "empty_repository"
         case .protocolNotAllowed: "protocol_not_allowed"
+        case .redirected: "redirected"
         case .failed: "git_failed"
         }
     }
@@ -153,6 +157,8 @@ public enum GitFailure: Error, Sendable, Equatable, CustomStringConvertible {
         case .timedOut(let duration): "git timed out after \(duration)"
         case .emptyRepository: "repository is empty"
         case .protocolNotAllowed(let scheme): "protocol not allowed: \(scheme)"
+        case .redirected(let status):
+            "the server answered HTTP \(status), a redirect to another URL; redirects are not followed (add the repository by its final URL)"
         case .failed(let stderr): "git failed: \(stderr)"
         }
     }

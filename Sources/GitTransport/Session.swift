@@ -90,8 +90,10 @@ extension GitClient {
             }
             if let authorization {
                 // Configuration through the environment: inherited by git-remote-https, invisible in argv.
+                // Scoped to the repository's own URL (`http.<url>.extraHeader`), so it is sent to that origin
+                // and path only, never to another host (redirects are not followed either: see configuration).
                 environment["GIT_CONFIG_COUNT"] = "1"
-                environment["GIT_CONFIG_KEY_0"] = "http.extraHeader"
+                environment["GIT_CONFIG_KEY_0"] = "http.\(url).extraHeader"
                 environment["GIT_CONFIG_VALUE_0"] = "Authorization: \(authorization)"
             }
             process = GitProcess(executable: client.executable, environment: environment, onStart: client.onProcessStart)
@@ -118,6 +120,8 @@ extension GitClient {
                 "gc.auto=0",
                 "maintenance.auto=false",
                 "advice.detachedHead=false",
+                // A redirect could send the clone — and the token — to a host nobody allowed.
+                "http.followRedirects=false",
             ]
             // transfer.fsckObjects refuses hostile objects (a `.gitmodules` whose URL or path is an option or
             // escapes, `.git` path variants, malformed trees), but by default also old, harmless formatting
@@ -240,6 +244,9 @@ enum GitFailureClassifier {
             "requested url returned error: 403", "http basic: access denied", "invalid username or password",
             "permission denied (publickey", "access denied",
         ]
+        if let range = text.range(of: "requested url returned error: 30"), let digit = text[range.upperBound...].first, digit.isNumber {
+            return .redirected(status: 300 + (digit.wholeNumberValue ?? 0))
+        }
         if authentication.contains(where: text.contains) { return .authenticationRequired }
         let notFound = [
             "repository not found", "requested url returned error: 404",

@@ -18,6 +18,9 @@ public struct Ingestion: Sendable {
     public var maxCommits: Int
     /// Opens the tokens of private repositories; nil when none is configured.
     public var tokens: TokenCipher?
+    /// `repos.allowed_hosts`, checked again before every fetch (nil: not checked): a host removed from the
+    /// list is no longer fetched from, whatever entries it has.
+    public var hosts: HostPolicy?
     /// Commits read and stored per transaction (and per progress report).
     public var batchSize: Int
     /// What a stage's end means for its repository: the owner of the lifecycle.
@@ -26,8 +29,9 @@ public struct Ingestion: Sendable {
 
     public init(
         cache: CloneCache, git: GitClient, history: any HistoryReader, window: Duration, maxCommits: Int, tokens: TokenCipher?,
-        batchSize: Int = 500, lifecycle: Lifecycle, clock: @escaping @Sendable () -> Date = { Date() }
+        batchSize: Int = 500, lifecycle: Lifecycle, hosts: HostPolicy? = nil, clock: @escaping @Sendable () -> Date = { Date() }
     ) {
+        self.hosts = hosts
         self.cache = cache
         self.git = git
         self.history = history
@@ -69,8 +73,16 @@ public struct Ingestion: Sendable {
 
     func windowStart(at now: Date) -> Date { now.addingTimeInterval(-window.seconds) }
 
-    /// The remote to fetch from, with the repository's token opened for this one use.
+    /// The remote to fetch from, with the repository's token opened for this one use — if its host is
+    /// still allowed (`host_not_allowed` or `private_address`, not retried, otherwise).
     public func remote(for work: RepositoryWork) throws -> GitRemote {
+        if let hosts {
+            do {
+                try hosts.check(work.repository.url)
+            } catch {
+                throw PipelineFailure(reason: error.code.rawValue, message: error.message).thrown(permanent: true)
+            }
+        }
         var token: String?
         if let sealed = work.sealedToken {
             guard let tokens else {

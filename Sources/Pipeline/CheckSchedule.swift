@@ -33,9 +33,13 @@ public struct CheckSchedule: Sendable, Equatable {
         self.maxRecheckFailures = maxRecheckFailures
     }
 
-    /// Failure reasons that mean the repository cannot be read any more: its remote is gone, or it
-    /// refuses (or we cannot open) the token. Re-checks that keep failing so end `failed`.
-    public static let gone: Set<String> = ["not_found", "auth_required", "token_unavailable", "empty_repository"]
+    /// Failure reasons that mean the repository cannot be read any more: its remote is gone, moved (a
+    /// redirect), or it refuses (or we cannot open) the token. Re-checks that keep failing so end `failed`.
+    public static let gone: Set<String> = ["not_found", "auth_required", "token_unavailable", "empty_repository", "redirected"]
+
+    /// Failure reasons that are this service's own refusal (the host was removed from `repos.allowed_hosts`):
+    /// a re-check that meets one ends `failed` at once.
+    public static let refused: Set<String> = ["host_not_allowed", "private_address"]
 
     /// When the check after one completed `now` is due: the shortest interval an entry asks for (not
     /// below the minimum), else the default, ± jitter.

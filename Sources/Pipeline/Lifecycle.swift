@@ -274,7 +274,9 @@ public struct Lifecycle: Sendable {
             // The run is abandoned: the repository shows the last completed check again — its report's head.
             try await tx.restoreReportedHead(ofRepository: id)
             let failures = work.recheckFailures + 1
-            if CheckSchedule.gone.contains(failure.reason) && failures >= schedule.maxRecheckFailures {
+            if CheckSchedule.refused.contains(failure.reason)
+                || (CheckSchedule.gone.contains(failure.reason) && failures >= schedule.maxRecheckFailures)
+            {
                 next = try state.abandon(reason: failure.description, at: now)
                 try await tx.recordRecheckFailure(ofRepository: id, failures: failures, nextCheckAt: nil)
             } else {

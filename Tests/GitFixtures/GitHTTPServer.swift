@@ -40,6 +40,8 @@ public final class GitHTTPServer: Sendable {
         public var paths: [String] = []
         /// Requests that asked for git's wire protocol version 2 (`Git-Protocol: version=2`).
         public var protocolV2Requests: Int = 0
+        /// Every `Authorization` header value received, in order (what a client sent this server).
+        public var authorizations: [String] = []
     }
 
     /// The port the server listens on (127.0.0.1).
@@ -66,8 +68,10 @@ public final class GitHTTPServer: Sendable {
     ///   - root: the folder holding `name.git` bare repositories.
     ///   - token: when set, every request must carry it (Basic `x-access-token:<token>` or Bearer).
     ///   - delay: slept before each request is answered (lets a test look at processes while git runs).
-    public static func start(root: URL, token: String? = nil, delay: Duration = .zero) async throws -> GitHTTPServer {
-        let state = SharedState(token: token, delay: delay)
+    ///   - redirectTo: when set (`http://host:port`), every request is answered `302 Found` to the same path
+    ///     and query on that origin: a server that sends clients elsewhere.
+    public static func start(root: URL, token: String? = nil, delay: Duration = .zero, redirectTo: String? = nil) async throws -> GitHTTPServer {
+        let state = SharedState(token: token, delay: delay, redirectTo: redirectTo)
         let root = root.standardizedFileURL
         var logger = Logger(label: "GitHTTPServer")
         logger.logLevel = .warning
@@ -126,12 +130,14 @@ public final class GitHTTPServer: Sendable {
 
     final class SharedState: Sendable {
         let token: String?
+        let redirectTo: String?
         let delay: Mutex<Duration>
         let stats = Mutex(Statistics())
         let liveGroups = Mutex(Set<pid_t>())
         let stopping = Mutex(false)
-        init(token: String?, delay: Duration) {
+        init(token: String?, delay: Duration, redirectTo: String?) {
             self.token = token
+            self.redirectTo = redirectTo
             self.delay = Mutex(delay)
         }
     }
@@ -150,6 +156,12 @@ public final class GitHTTPServer: Sendable {
         state.stats.withLock {
             $0.requests += 1
             $0.paths.append(path)
+            if let authorization = request.headers[.authorization] { $0.authorizations.append(authorization) }
+        }
+        if let origin = state.redirectTo {
+            var headers = HTTPFields()
+            headers[.location] = origin + path + (request.uri.query.map { "?" + $0 } ?? "")
+            return Response(status: .found, headers: headers)
         }
         let delay = state.delay.withLock { $0 }
         if delay > .zero {

@@ -217,6 +217,35 @@ struct CloneFetchTests {
 
 @Suite("Hostile repositories and hosts")
 struct HostileTests {
+    /// Issue 10, finding 1: an allowed server that answers with a redirect to another host. git must not follow
+    /// it, and the repository's token must never reach the other host — not on the first request, not later.
+    @Test("A redirect to another host is refused, and the token never reaches that host")
+    func redirectsAreRefusedAndTokensStayHome() async throws {
+        let sandbox = try Sandbox()
+        defer { sandbox.cleanUp() }
+        try await FixtureRepo.create("elsewhere.git", in: sandbox.repos, commits: FixtureRepo.history(count: 5, daysAgo: 10))
+        // The other host serves a repository of its own and records every Authorization header it receives.
+        let other = try await GitHTTPServer.start(root: sandbox.repos)
+        defer { Task { await other.stop() } }
+        let allowed = try await GitHTTPServer.start(root: sandbox.repos, redirectTo: "http://127.0.0.1:\(other.port)")
+        defer { Task { await allowed.stop() } }
+        let token = "ghs_redirectTOKEN\(UUID().uuidString.prefix(8))"
+        let git = client(timeout: .seconds(30), logger: LogRecorder().logger)
+        let remote = GitRemote(url: allowed.url(for: "elsewhere.git"), token: token)
+
+        await #expect(throws: GitFailure.redirected(status: 302)) { try await git.lsRemote(remote) }
+        await #expect(throws: GitFailure.redirected(status: 302)) {
+            try await git.clone(remote, into: sandbox.clonePath("redirected"), since: Date().addingTimeInterval(-oneYear))
+        }
+        #expect(GitFailure.redirected(status: 302).isPermanent && GitFailure.redirected(status: 302).reason == "redirected")
+        #expect(!fileExists(sandbox.clonePath("redirected")))
+        #expect(other.statistics.requests == 0, "nothing followed the redirect: \(other.statistics.paths)")
+        #expect(other.statistics.authorizations.isEmpty)
+        #expect(allowed.statistics.authorizations.allSatisfy { $0.hasPrefix("Basic ") }, "the token went to the allowed host only")
+        await allowed.stop()
+        await other.stop()
+    }
+
     @Test("Hooks from the host's git configuration or templates never run")
     func hooksNeverRun() async throws {
         let sandbox = try Sandbox()

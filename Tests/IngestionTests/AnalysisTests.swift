@@ -2,6 +2,7 @@ import Analysis
 import Domain
 import Foundation
 import GitFixtures
+import Ingestion
 import Pipeline
 import Queue
 import Store
@@ -160,6 +161,35 @@ struct AnalysisTests {
             let report = try #require(try await h.store.read { try await $0.latestHealthReport(repository: id) })
             #expect(report.headCommit == ready.repository.headCommit && ready.backfilledHead == report.headCommit)
             #expect(try await h.storedCommits(id).count == 60)
+        }
+    }
+
+    /// Issue 10, finding 3: a host removed from `repos.allowed_hosts` is no longer fetched from. The allowlist is
+    /// checked before every fetch, not only when an entry is added: the next re-check of a ready repository on
+    /// that host sends nothing to it and ends `failed` with the policy's reason.
+    @Test(arguments: Engine.allCases)
+    func aHostRemovedFromTheAllowlistIsNoLongerFetched(engine: Engine) async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("fake-scorecard-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try await IngestionHarness.with(engine, try Self.options(scratch: folder)) { h in
+            _ = try await h.serve("kept", commits: 30, span: h.now.addingTimeInterval(-60 * 86_400)...h.now.addingTimeInterval(-600))
+            var allowed = h
+            allowed.ingestion.hosts = try HostPolicy(allowedHosts: ["127.0.0.1:\(h.server.port)"])
+            let (id, _) = try await h.add("kept")
+            #expect(try await allowed.runWorkers { try await h.work(id)?.repository.state.status == .ready }, "\(h.logs.text.suffix(3000))")
+
+            // The operator removes the host; a re-check is asked for.
+            var removed = h
+            removed.ingestion.hosts = try HostPolicy(allowedHosts: ["github.com"])
+            h.server.resetStatistics()
+            guard case .restarted? = try await h.recheck(id) else { Issue.record("re-check refused"); return }
+            #expect(try await removed.runWorkers { try await h.work(id)?.repository.state.status == .failed }, "\(h.logs.text.suffix(3000))")
+            let work = try #require(try await h.work(id))
+            // 127.0.0.1 is a loopback address: refused as `private_address` (a public host would be `host_not_allowed`).
+            #expect(work.failureReason == "private_address")
+            #expect(work.repository.state.lastError?.contains("repos.allowed_hosts") == true, "\(work.repository.state.lastError ?? "")")
+            #expect(try await h.store.read { try await $0.latestHealthReport(repository: id) } != nil, "the last report stays readable")
+            #expect(h.server.statistics.requests == 0, "nothing was sent to the removed host: \(h.server.statistics.paths)")
         }
     }
 

@@ -22,7 +22,8 @@ struct IngestionHarness {
     /// The queue, with the lifecycle's finish hooks installed (as `repowatch` runs it).
     let queue: JobQueue
     let lifecycle: Lifecycle
-    let ingestion: Ingestion
+    /// `var`: a test may change a setting between runs (the hosts allowed, say), as an operator would.
+    var ingestion: Ingestion
     /// The Scorecard runner of the health-analysis stage, when the test runs it.
     let scorecard: ScorecardRunner?
     let server: GitHTTPServer
