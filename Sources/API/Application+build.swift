@@ -58,6 +58,7 @@ public func buildApplication(
 
     var app = Application(
         router: router,
+        server: .http1(configuration: .init(idleTimeout: .nanoseconds(Int64(settings.httpIdleTimeout.seconds * 1e9)))),
         configuration: .init(address: .hostname(settings.httpHost, port: settings.httpPort), serverName: "repowatch"),
         services: [store, migrations] + services + cacheServices,
         logger: logger

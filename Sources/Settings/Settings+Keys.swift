@@ -41,6 +41,7 @@ extension Settings {
     public static let keys: [Key] = [
         Key("http.host", .string, "127.0.0.1", "Address the HTTP API listens on."),
         Key("http.port", .integer(0...65535), "8080", "Port of the HTTP API (0 picks a free port)."),
+        Key("http.idle_timeout", .duration(1...3600), "30s", "A connection that sends nothing for this long (no request, or a request left half-sent) is closed."),
         Key("data_dir", .string, "./data", "Folder for the SQLite database (and, later, clones)."),
         Key("database.url", env: ["DATABASE_URL"], .string, "", secret: true,
             "postgres://user:password@host:port/db?sslmode=disable; empty means the SQLite file in data_dir."),

@@ -238,6 +238,7 @@ extension Settings {
         return Settings(
             httpHost: host,
             httpPort: try integer("http.port"),
+            httpIdleTimeout: try duration("http.idle_timeout"),
             dataDir: dataDir,
             databaseURL: databaseURL.isEmpty ? nil : databaseURL,
             logLevel: try string("log.level"),

@@ -11,6 +11,8 @@ import Foundation
 public struct Settings: Sendable, Equatable {
     public var httpHost: String
     public var httpPort: Int
+    /// Connections idle this long are closed (`http.idle_timeout`).
+    public var httpIdleTimeout: Duration
     public var dataDir: String
     /// `postgres://…`; nil means the embedded SQLite file under `dataDir`.
     public var databaseURL: String?

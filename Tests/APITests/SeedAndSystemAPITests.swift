@@ -2,6 +2,7 @@ import API
 import Domain
 import Foundation
 import HTTPTypes
+import HummingbirdTesting
 import NIOCore
 import TestSupport
 import Testing
@@ -82,6 +83,46 @@ struct SystemAPITests {
                          "/v1/queues", "/v1/jobs", "/v1/jobs/{id}", "/v1/jobs/{id}/retry", "/v1/jobs/{id}/cancel"] {
                 #expect(paths[path] != nil, "\(path) is not documented")
             }
+        }
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Issue 10, finding 7: connections that send nothing, or leave a request half-sent, are closed after
+/// `http.idle_timeout` instead of being held open for ever (800 such connections used to pin the server).
+@Suite("Connection limits")
+struct ConnectionLimitTests {
+    @Test func aHalfSentRequestIsClosedAfterTheIdleTimeout() async throws {
+        try await APIHarness.with(.sqlite, environment: ["REPOWATCH_HTTP_IDLE_TIMEOUT": "1s"]) { api in
+            let port = try #require(api.client.port)
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            defer { close(fd) }
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            address.sin_port = UInt16(port).bigEndian
+            let connected = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+            }
+            try #require(connected)
+            // The request line and one header, never the blank line that ends the headers.
+            let partial = "GET /health/live HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            _ = partial.withCString { send(fd, $0, strlen($0), 0) }
+            // Wait at most 20 s for the server to close it (recv returns 0); a timeout means it was held open.
+            var timeout = timeval(tv_sec: 20, tv_usec: 0)
+            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            var received = 0
+            var result = 0
+            repeat {
+                result = recv(fd, &buffer, buffer.count, 0)
+                if result > 0 { received += result }
+            } while result > 0
+            #expect(result == 0, "the server closed the idle connection (recv: \(result), errno \(errno))")
+            #expect(received == 0, "nothing was answered to a request that never ended its headers")
         }
     }
 }

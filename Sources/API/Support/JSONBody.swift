@@ -7,8 +7,11 @@ import NIOCore
 struct JSONBody {
     let fields: [String: JSONValue]
 
+    /// The deepest nesting of arrays and objects a body may have (the body itself is level 1).
+    static let maxDepth = 32
+
     /// Reads the body of `request` as a JSON object whose keys are all in `allowed`.
-    static func read(_ request: Request, maxBytes: Int, allowed: Set<String>) async throws -> JSONBody {
+    static func read(_ request: Request, maxBytes: Int, allowed: Set<String>, maxDepth: Int = Self.maxDepth) async throws -> JSONBody {
         let contentType = request.headers[.contentType] ?? ""
         let mediaType = contentType.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
         guard mediaType == "application/json" else {
@@ -21,6 +24,11 @@ struct JSONBody {
             buffer = try await request.collectBody(upTo: maxBytes)
         } catch is NIOTooManyBytesError {
             throw APIError(.contentTooLarge, code: "payload_too_large", "the request body is larger than \(maxBytes) bytes")
+        }
+        // Nesting is bounded before any recursive work: Foundation's parser takes time that grows faster than
+        // the depth (issue 10, finding 4). No request of this API needs more than a few levels.
+        guard JSONValue.nestingDepth(of: buffer.readableBytesView, atMost: maxDepth) <= maxDepth else {
+            throw APIError.badRequest("the request body is nested deeper than \(maxDepth) levels", code: "too_deep")
         }
         guard let value = JSONValue.parse(Data(buffer.readableBytesView)) else {
             throw APIError.badRequest("the request body is not valid JSON", code: "malformed_json")

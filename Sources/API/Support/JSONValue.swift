@@ -43,6 +43,37 @@ public enum JSONValue: Sendable, Equatable, Codable {
     }
 
     /// Parses JSON text; nil when it is not JSON.
+    /// The deepest nesting of arrays and objects in JSON text, counted in one pass without parsing (brackets
+    /// inside strings do not count); stops counting once past `limit`. Malformed text is left to the parser.
+    public static func nestingDepth(of bytes: some Sequence<UInt8>, atMost limit: Int) -> Int {
+        var depth = 0
+        var deepest = 0
+        var inString = false
+        var escaped = false
+        for byte in bytes {
+            if inString {
+                if escaped {
+                    escaped = false
+                } else if byte == UInt8(ascii: "\\") {
+                    escaped = true
+                } else if byte == UInt8(ascii: "\"") {
+                    inString = false
+                }
+                continue
+            }
+            switch byte {
+            case UInt8(ascii: "\""): inString = true
+            case UInt8(ascii: "["), UInt8(ascii: "{"):
+                depth += 1
+                deepest = max(deepest, depth)
+                if deepest > limit { return deepest }
+            case UInt8(ascii: "]"), UInt8(ascii: "}"): depth -= 1
+            default: break
+            }
+        }
+        return deepest
+    }
+
     public static func parse(_ data: Data) -> JSONValue? {
         try? JSONDecoder().decode(JSONValue.self, from: data)
     }
