@@ -15,7 +15,9 @@ public protocol Store: Service, Sendable {
     var location: String { get }
 
     /// Runs `body` inside one transaction: all of it commits, or none of it.
-    /// On SQLite, transactions are serialised on the single writer connection (`BEGIN IMMEDIATE`).
+    /// On SQLite, transactions are serialised on the single writer connection (`BEGIN IMMEDIATE`). On
+    /// PostgreSQL, a transaction the server aborts to break a deadlock runs again (at most three times), so
+    /// `body` must do nothing but database work.
     func transaction<T: Sendable>(_ body: @Sendable (any SQLExecutor) async throws -> T) async throws -> T
 
     /// Runs `body` with a connection for reads (autocommit; on SQLite one of the reader connections).

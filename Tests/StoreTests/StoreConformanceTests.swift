@@ -1,6 +1,7 @@
 import Domain
 import Foundation
 import Store
+import Synchronization
 import TestSupport
 import Testing
 
@@ -215,4 +216,41 @@ struct StoreConformanceTests {
             #expect(abs((read?.entry.createdAt.timeIntervalSince1970 ?? 0) - precise.timeIntervalSince1970) < 0.000_001)
         }
     }
+}
+
+/// Two transactions that lock the same rows in opposite orders: PostgreSQL aborts one to break the
+/// deadlock, and the store runs it again — both commit, and the caller never sees the deadlock.
+@Suite("Store: deadlocks")
+struct DeadlockTests {
+    @Test func aTransactionAbortedForADeadlockRunsAgainAndCommits() async throws {
+        try await TestDatabase.withStore(.postgres) { store in
+            let epoch = Date(timeIntervalSince1970: 0)
+            _ = try await store.write("INSERT INTO periodic_runs (name, last_scheduled_at) VALUES ('a', \(epoch)), ('b', \(epoch))")
+            let runs = Counter()
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for (first, second, seconds) in [("a", "b", 1.0), ("b", "a", 2.0)] {
+                    group.addTask {
+                        try await store.transaction { tx in
+                            runs.add()
+                            let date = Date(timeIntervalSince1970: seconds)
+                            try await tx.execute("UPDATE periodic_runs SET last_scheduled_at = \(date) WHERE name = \(first)")
+                            try await Task.sleep(for: .milliseconds(300))
+                            try await tx.execute("UPDATE periodic_runs SET last_scheduled_at = \(date) WHERE name = \(second)")
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            #expect(runs.value == 3, "one of the two ran again")
+            let dates = try await store.read { try await $0.query("SELECT last_scheduled_at FROM periodic_runs ORDER BY name") }
+                .map { try $0.require("last_scheduled_at", $0.date) }
+            #expect(dates.count == 2 && dates[0] == dates[1], "the one that ran again committed last, whole: \(dates)")
+        }
+    }
+}
+
+final class Counter: Sendable {
+    private let count = Mutex(0)
+    func add() { count.withLock { $0 += 1 } }
+    var value: Int { count.withLock { $0 } }
 }

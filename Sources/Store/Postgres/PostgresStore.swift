@@ -26,7 +26,32 @@ public final class PostgresStore: Store {
         await client.run()
     }
 
+    /// Runs `body` in a transaction. When the server aborts it to break a deadlock (two transactions that
+    /// lock the same rows in opposite orders, e.g. a stage's completion and another job's end reconciling
+    /// one repository) or a serialization failure, the whole transaction runs again, at most three times:
+    /// `body` only writes to the database, so running it again is safe.
     public func transaction<T: Sendable>(_ body: @Sendable (any SQLExecutor) async throws -> T) async throws -> T {
+        var attempt = 1
+        while true {
+            do {
+                return try await transactionOnce(body)
+            } catch let error as PSQLError where attempt < 3 && Self.isTransient(error) {
+                logger.notice("transaction aborted by the server; running it again", metadata: [
+                    "sqlstate": "\(error.serverInfo?[.sqlState] ?? "?")", "attempt": "\(attempt)",
+                ])
+                attempt += 1
+                try await Task.sleep(for: .milliseconds(Int.random(in: 5...50)))
+            }
+        }
+    }
+
+    /// deadlock_detected and serialization_failure: the transaction did nothing, and may simply run again.
+    static func isTransient(_ error: PSQLError) -> Bool {
+        guard let state = error.serverInfo?[.sqlState] else { return false }
+        return state == PostgresError.Code.deadlockDetected.raw || state == PostgresError.Code.serializationFailure.raw
+    }
+
+    private func transactionOnce<T: Sendable>(_ body: @Sendable (any SQLExecutor) async throws -> T) async throws -> T {
         do {
             return try await client.withTransaction(logger: logger) { connection in
                 try await body(PostgresExecutor(connection: connection, logger: logger))
