@@ -24,6 +24,8 @@ struct CommitBackfillHandler: JobHandler {
             let head = job.head
         else {
             context.logger.info("backfill no longer wanted; skipped", metadata: ["repository": "\(id)", "generation": "\(job.generation)"])
+            // Recorded on the job (GET /v1/jobs shows it): it ended as stale, having changed nothing.
+            try await context.progress(100, "stale: run \(job.generation) is no longer wanted")
             return
         }
         let now = ingestion.clock()

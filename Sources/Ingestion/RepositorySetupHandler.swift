@@ -20,6 +20,8 @@ struct RepositorySetupHandler: JobHandler {
         // Gone, failed or finished since, or another run is wanted: nothing to do (the job's end reconciles).
         guard let work = try await store.transaction({ try await lifecycle.begin(job, attempt: context.job.attempt, in: $0) }) else {
             context.logger.info("setup no longer wanted; skipped", metadata: ["repository": "\(id)", "generation": "\(job.generation)"])
+            // Recorded on the job (GET /v1/jobs shows it): it ended as stale, having changed nothing.
+            try await context.progress(100, "stale: run \(job.generation) is no longer wanted")
             return
         }
         let now = ingestion.clock()
