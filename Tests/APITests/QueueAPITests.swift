@@ -128,6 +128,7 @@ struct QueueAPITests {
             #expect(metrics.contains(#"jobs_enqueued_total{queue="repository-setup",kind="repository-setup"} 1"#), "\(metrics)")
             #expect(metrics.contains("jobs_count{queue=\"repository-setup\",state=\"cancelled\"}"))
             #expect(metrics.contains("queue_oldest_available_age_seconds"))
+            #expect(metrics.contains("pipeline_stalled_repositories_count"), "the stall gauge is exported")
         }
     }
 }
