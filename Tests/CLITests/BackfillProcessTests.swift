@@ -41,6 +41,8 @@ struct BackfillProcessTests {
         }
         let env = CLITests.environment([
             "REPOWATCH_GIT_PROTOCOLS": "http",
+            // The allowlist is checked before every fetch, not only when an entry is added.
+            "REPOWATCH_ALLOWED_HOSTS": "127.0.0.1:\(server.port)",
             "REPOWATCH_GIT_MAX_COMMITS": "50000",
             "REPOWATCH_WORKERS_CONCURRENCY": "repository-setup=1,commit-backfill=1,health-analysis=0,maintenance=1",
             "REPOWATCH_JOBS_LEASE": "3s",

@@ -227,14 +227,19 @@ struct DeadlockTests {
             let epoch = Date(timeIntervalSince1970: 0)
             _ = try await store.write("INSERT INTO periodic_runs (name, last_scheduled_at) VALUES ('a', \(epoch)), ('b', \(epoch))")
             let runs = Counter()
+            // Each first run waits until both hold their first row, so the two always deadlock, whatever the load.
+            let bothLocked = Counter()
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for (first, second, seconds) in [("a", "b", 1.0), ("b", "a", 2.0)] {
                     group.addTask {
                         try await store.transaction { tx in
-                            runs.add()
+                            let run = runs.add()
                             let date = Date(timeIntervalSince1970: seconds)
                             try await tx.execute("UPDATE periodic_runs SET last_scheduled_at = \(date) WHERE name = \(first)")
-                            try await Task.sleep(for: .milliseconds(300))
+                            if run <= 2 {
+                                bothLocked.add()
+                                _ = try await waitUntil(.seconds(30)) { bothLocked.value >= 2 }
+                            }
                             try await tx.execute("UPDATE periodic_runs SET last_scheduled_at = \(date) WHERE name = \(second)")
                         }
                     }
@@ -251,6 +256,8 @@ struct DeadlockTests {
 
 final class Counter: Sendable {
     private let count = Mutex(0)
-    func add() { count.withLock { $0 += 1 } }
+    /// Adds one; the new value.
+    @discardableResult
+    func add() -> Int { count.withLock { $0 += 1; return $0 } }
     var value: Int { count.withLock { $0 } }
 }
