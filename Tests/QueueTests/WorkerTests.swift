@@ -153,7 +153,7 @@ struct WorkerTests {
             registry.register(WorkHandler(ledger: ledger))
             let workers = JobWorkers(
                 queue: queue, registry: registry,
-                configuration: .init(concurrency: ["work": 2], pollInterval: .milliseconds(50), shutdownGrace: .milliseconds(300)),
+                configuration: .init(concurrency: ["work": 2], pollInterval: .milliseconds(50), shutdownGrace: .seconds(3)),
                 logger: TestDatabase.logger)
             let quick = try await queue.enqueue(Work(n: 1, sleepMilliseconds: 100)).jobID
             let slow = try await queue.enqueue(Work(n: 2, sleepMilliseconds: 60_000)).jobID
