@@ -1,6 +1,12 @@
 import Foundation
 import Subprocess
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
 #if canImport(System)
 import System
 #else
@@ -66,8 +72,74 @@ struct GitCommand: Sendable {
         return nil
     }
 
+    /// Runs `git <hardening> <arguments>` in `repository` with `input` on standard input and hands its standard
+    /// output to `consume` chunk by chunk as it arrives, keeping none of it: the caller's parser decides what is
+    /// kept, so memory does not grow with what git prints (a commit message of 50 MB costs a pipe buffer here).
+    /// Throws ``GitHistoryError`` with git's standard error (its last 64 KiB) when git exits non-zero, and rethrows
+    /// what `consume` throws after killing git.
+    func stream(
+        _ arguments: [String], in repository: String, input: [UInt8] = [],
+        into consume: (UnsafeRawBufferPointer) throws -> Void
+    ) async throws {
+        var options = PlatformOptions()
+        // If the calling task is cancelled, or the parser gives up, git goes at once.
+        options.teardownSequence = [.send(signal: .kill, allowedDurationToNextStep: .milliseconds(10))]
+        let result: ExecutionResult<[UInt8], SequenceOutput, SequenceOutput>
+        do {
+            result = try await Subprocess.run(
+                .path(FilePath(executable)),
+                arguments: Arguments(Self.hardening + arguments),
+                environment: .custom(Self.environment(repository: repository)),
+                workingDirectory: FilePath(repository),
+                platformOptions: options,
+                input: .array(input),
+                output: .sequence,
+                error: .sequence
+            ) { execution in
+                let stderr = execution.standardError
+                async let tail = Self.tail(of: stderr, keeping: 64 * 1024)
+                do {
+                    for try await chunk in execution.standardOutput {
+                        try chunk.withUnsafeBytes { try consume($0) }
+                    }
+                } catch {
+                    kill(execution.processIdentifier.value, SIGKILL)
+                    _ = try? await tail
+                    throw error
+                }
+                return try await tail
+            }
+        } catch let error as GitHistoryError {
+            throw error
+        } catch {
+            throw GitHistoryError(
+                .gitCommand(status: nil), operation: "git \(arguments.first ?? "")", message: "\(error)")
+        }
+        guard case .exited(let status) = result.terminationStatus, status == 0 else {
+            var status: Int32?
+            if case .exited(let code) = result.terminationStatus { status = code }
+            let stderr = String(decoding: result.closureResult, as: UTF8.self)
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+            throw GitHistoryError(
+                .gitCommand(status: status), operation: "git \(arguments.first ?? "")",
+                message: stderr.isEmpty ? "\(result.terminationStatus)" : stderr)
+        }
+    }
+
+    /// The last `limit` bytes of a stream, read to its end.
+    private static func tail(of sequence: SubprocessOutputSequence, keeping limit: Int) async throws -> [UInt8] {
+        var tail: [UInt8] = []
+        for try await chunk in sequence {
+            chunk.withUnsafeBytes { tail.append(contentsOf: $0) }
+            if tail.count > 2 * limit { tail.removeFirst(tail.count - limit) }
+        }
+        if tail.count > limit { tail.removeFirst(tail.count - limit) }
+        return tail
+    }
+
     /// Runs `git <hardening> <arguments>` in `repository` with `input` on standard input and returns its standard
-    /// output; throws ``GitHistoryError`` with git's standard error when it exits non-zero.
+    /// output; throws ``GitHistoryError`` with git's standard error when it exits non-zero. For output whose size
+    /// the repository decides (messages, object contents), use ``stream(_:in:input:into:)``.
     func run(_ arguments: [String], in repository: String, input: [UInt8] = []) async throws -> [UInt8] {
         let result: ExecutionResult<Void, BytesOutput, StringOutput<UTF8>>
         do {

@@ -88,16 +88,16 @@ public struct GitLogHistoryReader: HistoryReader {
         let shallow = RepositoryLayout.shallowCommits(
             inGitDirectory: RepositoryLayout.commonGitDirectory(of: repository))
         let input = Array(commits.map { $0.sha + "\n" }.joined().utf8)
-        // One record per commit: RS sha NUL parents NUL author name NUL e-mail NUL author time NUL committer time NUL
-        // raw message NUL, then -z's NUL, then the numstat lines ("added TAB deleted TAB path NUL", or for a rename
-        // "added TAB deleted TAB NUL old NUL new NUL"), the first preceded by a newline.
-        let output = try await git.run(
+        // Streamed: only the fields stored are kept of what git prints (see `GitLogStream`).
+        var stream = GitLogStream()
+        try await git.stream(
             ["log"] + Self.logOptions + [
                 "--no-walk=unsorted", "--stdin", "--numstat", "-z", "--diff-merges=off",
                 "--format=%x1e%H%x00%P%x00%an%x00%ae%x00%at%x00%ct%x00%B%x00",
             ],
-            in: repository, input: input)
-        var parsed = try Self.parseLog(output)
+            in: repository, input: input
+        ) { try stream.consume($0) }
+        var parsed = try stream.finish()
         // git shows a boundary commit grafted to no parents: read the parents recorded in the object instead.
         let boundaries = commits.map(\.sha).filter { shallow.contains($0) }
         if !boundaries.isEmpty {
@@ -115,113 +115,13 @@ public struct GitLogHistoryReader: HistoryReader {
         }
     }
 
-    /// The `parent` lines of the given commit objects (`git cat-file --batch`), ignoring shallow grafts.
+    /// The `parent` lines of the given commit objects (`git cat-file --batch`, streamed: the rest of each object is
+    /// counted past, never held), ignoring shallow grafts.
     private func recordedParents(of shas: [String], in repository: String) async throws -> [String: [String]] {
-        let output = try await git.run(
-            ["cat-file", "--batch"], in: repository, input: Array(shas.map { $0 + "\n" }.joined().utf8))
-        var result: [String: [String]] = [:]
-        var index = output.startIndex
-        while index < output.endIndex {
-            // "<sha> <type> <size>\n<content>\n"
-            guard let newline = output[index...].firstIndex(of: 0x0A) else { break }
-            let header = String(decoding: output[index..<newline], as: UTF8.self).split(separator: " ")
-            guard header.count == 3, let size = Int(header[2]), newline + 1 + size <= output.endIndex else {
-                throw GitHistoryError(.unexpectedOutput, operation: "git cat-file", message: header.joined(separator: " "))
-            }
-            let body = output[(newline + 1)..<(newline + 1 + size)]
-            var parents: [String] = []
-            for line in body.split(separator: 0x0A, omittingEmptySubsequences: false) {
-                if line.isEmpty { break }  // end of the headers
-                if line.starts(with: Array("parent ".utf8)) {
-                    parents.append(String(decoding: line.dropFirst(7), as: UTF8.self))
-                }
-            }
-            result[String(header[0])] = parents
-            index = newline + 1 + size + 1
-        }
-        return result
-    }
-
-    /// Parses the output of the `records` call into records keyed by sha (stats zero when git printed no numstat).
-    static func parseLog(_ output: [UInt8]) throws -> [String: CommitRecord] {
-        var records: [String: CommitRecord] = [:]
-        try output.withUnsafeBufferPointer { buffer in
-            var tokens = NULTokens(buffer)
-            var current: CommitRecord?
-            func fail(_ message: String) -> GitHistoryError {
-                GitHistoryError(.unexpectedOutput, operation: "git log", message: message)
-            }
-            while let token = tokens.next() {
-                if let first = token.first, first == 0x1E {
-                    if let record = current { records[record.sha] = record }
-                    let sha = String(decoding: UnsafeBufferPointer(rebasing: token.dropFirst()), as: UTF8.self)
-                    guard let parents = tokens.next(), let name = tokens.next(), let email = tokens.next(),
-                        let authorTime = tokens.next(), let committerTime = tokens.next(),
-                        let message = tokens.next(), RepositoryLayout.isSHA(sha),
-                        let authorSeconds = Int64(String(decoding: authorTime, as: UTF8.self)),
-                        let committerSeconds = Int64(String(decoding: committerTime, as: UTF8.self))
-                    else { throw fail("truncated header of \(sha)") }
-                    current = CommitRecord(
-                        sha: sha,
-                        parents: String(decoding: parents, as: UTF8.self).split(separator: " ").map(String.init),
-                        authorName: String(decoding: name, as: UTF8.self),
-                        authorEmail: String(decoding: email, as: UTF8.self),
-                        authorDate: Date(timeIntervalSince1970: TimeInterval(authorSeconds)),
-                        committerDate: Date(timeIntervalSince1970: TimeInterval(committerSeconds)),
-                        summary: RepositoryLayout.summary(ofMessage: message),
-                        stats: .zero)
-                    continue
-                }
-                if token.isEmpty { continue }  // -z's end of the header
-                guard current != nil else { throw fail("numstat before any commit") }
-                // "added TAB deleted TAB path" (path empty for a rename: old and new follow as two tokens).
-                var line = token[...]
-                if line.first == 0x0A { line = line.dropFirst() }
-                guard let tab1 = line.firstIndex(of: 0x09),
-                    let tab2 = line[(tab1 + 1)...].firstIndex(of: 0x09)
-                else { throw fail("numstat line without two tabs") }
-                let added = line[line.startIndex..<tab1]
-                let deleted = line[(tab1 + 1)..<tab2]
-                if tab2 + 1 == line.endIndex {
-                    guard tokens.next() != nil, tokens.next() != nil else { throw fail("truncated rename") }
-                }
-                current?.stats?.filesChanged += 1
-                current?.stats?.additions += try count(added, fail)
-                current?.stats?.deletions += try count(deleted, fail)
-            }
-            if let record = current { records[record.sha] = record }
-        }
-        return records
-    }
-
-    /// A numstat count: digits, or `-` for a binary file (counted as 0).
-    private static func count(
-        _ field: Slice<UnsafeBufferPointer<UInt8>>, _ fail: (String) -> GitHistoryError
-    ) throws -> Int {
-        if field.count == 1, field.first == 0x2D { return 0 }
-        var value = 0
-        for byte in field {
-            guard byte >= 0x30, byte <= 0x39 else { throw fail("numstat count") }
-            value = value &* 10 &+ Int(byte - 0x30)
-        }
-        guard !field.isEmpty else { throw fail("empty numstat count") }
-        return value
-    }
-}
-
-/// The NUL-terminated tokens of a buffer (the last one may lack its NUL).
-struct NULTokens {
-    let buffer: UnsafeBufferPointer<UInt8>
-    var position = 0
-
-    init(_ buffer: UnsafeBufferPointer<UInt8>) { self.buffer = buffer }
-
-    mutating func next() -> UnsafeBufferPointer<UInt8>? {
-        guard position < buffer.count else { return nil }
-        var end = position
-        while end < buffer.count, buffer[end] != 0 { end += 1 }
-        let token = UnsafeBufferPointer(rebasing: buffer[position..<end])
-        position = end + 1
-        return token
+        var stream = CatFileParentsStream()
+        try await git.stream(
+            ["cat-file", "--batch"], in: repository, input: Array(shas.map { $0 + "\n" }.joined().utf8)
+        ) { try stream.consume($0) }
+        return stream.finish()
     }
 }

@@ -282,9 +282,13 @@ struct StatsDiffer {
             }
         }
         var summary = ""
-        if let message = git_commit_message(commit) {
+        // The raw message, as `git log --format=%B` prints it (`git_commit_message` drops leading newlines, which
+        // would move the bounded prefix the summary is read from).
+        if let message = git_commit_message_raw(commit) {
             summary = message.withMemoryRebound(to: UInt8.self, capacity: 1) { bytes in
-                RepositoryLayout.summary(ofMessage: UnsafeBufferPointer(start: bytes, count: strlen(message)))
+                RepositoryLayout.summary(
+                    ofMessage: UnsafeBufferPointer(
+                        start: bytes, count: strnlen(message, RepositoryLayout.messagePrefixLimit)))
             }
         }
         let stats: CommitStats?

@@ -41,9 +41,17 @@ enum RepositoryLayout {
         return utf8.count == 40 && utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }
     }
 
+    /// How much of a commit message is read for its summary: the rest is never held (a message may be gigabytes).
+    static let messagePrefixLimit = 64 * 1024
+
+    /// The longest summary stored, in bytes; a longer first line is cut at a character boundary before it.
+    static let summaryLimit = 1024
+
     /// The first line of a commit message, skipping leading blank lines, without trailing white space (spaces,
-    /// tabs, carriage returns). Invalid UTF-8 is replaced, not rejected.
-    static func summary(ofMessage message: UnsafeBufferPointer<UInt8>) -> String {
+    /// tabs, carriage returns), read from the message's first ``messagePrefixLimit`` bytes and at most
+    /// ``summaryLimit`` bytes long. Invalid UTF-8 is replaced, not rejected.
+    static func summary(ofMessage whole: UnsafeBufferPointer<UInt8>) -> String {
+        let message = UnsafeBufferPointer(rebasing: whole.prefix(messagePrefixLimit))
         func isBlank(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 || byte == 0x0D }
         var start = 0
         // Skip lines made only of white space.
@@ -56,6 +64,11 @@ enum RepositoryLayout {
         var end = start
         while end < message.count, message[end] != 0x0A { end += 1 }
         while end > start, isBlank(message[end - 1]) { end -= 1 }
+        if end - start > summaryLimit {
+            end = start + summaryLimit
+            // Back up over continuation bytes (10xxxxxx) to the start of the character that did not fit.
+            while end > start, message[end] & 0xC0 == 0x80 { end -= 1 }
+        }
         return String(decoding: UnsafeBufferPointer(rebasing: message[start..<end]), as: UTF8.self)
     }
 }

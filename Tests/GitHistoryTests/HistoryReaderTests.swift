@@ -199,6 +199,54 @@ struct HostileRepositoryTests {
     }
 }
 
+@Suite("Commit messages of any size")
+struct HugeMessageTests {
+    @Test("summaries are read from a bounded prefix and cut at a character boundary, by both readers, on a shallow boundary too",
+          arguments: ReaderKind.allCases)
+    func hugeMessages(kind: ReaderKind) async throws {
+        let root = try temporaryFolder("huge-\(kind.rawValue)")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let source = root.appendingPathComponent("source")
+        try FileManager.default.createDirectory(at: source, withIntermediateDirectories: true)
+        _ = try await git(["init", "-q", "-b", "main", "."], in: source)
+        let messageFile = root.appendingPathComponent("message")
+        var counter = 0
+        func commit(_ message: [UInt8]) async throws {
+            counter += 1
+            try "\(counter)\n".write(to: source.appendingPathComponent("f.txt"), atomically: true, encoding: .utf8)
+            try Data(message).write(to: messageFile)
+            _ = try await git(["add", "-A"], in: source)
+            let date = "@\(1_700_000_000 + counter * 60) +0000"
+            _ = try await git(
+                ["commit", "-q", "--cleanup=verbatim", "-F", messageFile.path], in: source,
+                environment: ["GIT_AUTHOR_DATE": date, "GIT_COMMITTER_DATE": date])
+        }
+        // 8 MiB bodies: many pipe reads each, none of which is held.
+        let body = Array(repeating: Array("lorem ipsum dolor sit amet\n".utf8), count: 8 << 20 / 27).flatMap { $0 }
+        try await commit(Array("oldest\n\n".utf8) + body)
+        try await commit(Array("boundary commit\n\n".utf8) + body)
+        // A first line of 6 000 bytes of three-byte characters: 341 of them fit in 1 024 bytes.
+        try await commit(Array(String(repeating: "\u{20AC}", count: 2000).utf8) + Array("\n".utf8))
+        // The first line starts after the bounded prefix: no summary.
+        try await commit(Array(repeating: 0x0A, count: 70_000) + Array("too late\n".utf8))
+        try await commit(Array("newest\n\n".utf8) + body)
+
+        let clone = root.appendingPathComponent("clone")
+        _ = try await git(
+            ["clone", "-q", "--no-local", "--depth", "4", RepositoryGenerator.fileURL(source), clone.path], in: root)
+        let reader = kind.reader
+        let walked = try await reader.walk(repository: clone.path, tip: nil, since: .distantPast, limit: 10, stop: [])
+        #expect(walked.map(\.isShallowBoundary) == [false, false, false, true])
+        let records = try await reader.records(repository: clone.path, for: walked)
+        #expect(records.map(\.summary) == ["newest", "", String(repeating: "\u{20AC}", count: 341), "boundary commit"])
+        // The boundary's parent is the one recorded in the object, read past its 8 MiB message.
+        let oldest = try await git(["rev-parse", "HEAD~4"], in: source).trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(records.last?.parents == [oldest])
+        #expect(records.last?.stats == nil)
+        #expect(records.first?.stats == CommitStats(filesChanged: 1, additions: 1, deletions: 1))
+    }
+}
+
 extension Date {
     /// Whole seconds, as git stores them.
     func rounded() -> Date { Date(timeIntervalSince1970: timeIntervalSince1970.rounded(.down)) }
