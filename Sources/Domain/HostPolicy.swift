@@ -1,20 +1,32 @@
 import Foundation
 
-/// Which hosts repositories may be fetched from (configuration key `repos.allowed_hosts`).
+/// Which hosts repositories may be fetched from (configuration keys `repos.allowed_hosts` and
+/// `repos.internal_hosts`), judged on the URL when an entry is added and again on the resolved addresses before
+/// every fetch.
 ///
 /// An entry is `host` (any port of the URL's scheme default, i.e. no explicit port) or `host:port`
 /// (exactly that port); IPv6 literals are written bracketed, `[::1]:8080`. Only listed hosts are
 /// accepted. Loopback, private, link-local and unspecified addresses are refused with their own
-/// error unless listed verbatim: a test server on 127.0.0.1 is allowed only by listing it.
+/// error (`private_address`) unless allowed explicitly: an address literal by listing it verbatim (a test server
+/// on 127.0.0.1 is allowed only by listing `127.0.0.1:PORT`), a host name by listing it in `repos.internal_hosts`
+/// (a name that resolves to such an address — a company's git server, or a public name rebound to 127.0.0.1 by an
+/// attacker — is refused otherwise).
 public struct HostPolicy: Sendable, Equatable {
     /// Normalised entries (`host` or `host:port`, lower-case).
     public let entries: Set<String>
+    /// Entries whose names may resolve to loopback or private addresses (allowed too, as if in ``entries``).
+    public let internalEntries: Set<String>
 
     public static let defaultHosts = ["github.com", "gitlab.com", "bitbucket.org", "codeberg.org"]
 
-    public init(allowedHosts: [String]) throws(RepositoryURLError) {
+    public init(allowedHosts: [String], internalHosts: [String] = []) throws(RepositoryURLError) {
+        entries = try Self.normalised(allowedHosts)
+        internalEntries = try Self.normalised(internalHosts)
+    }
+
+    private static func normalised(_ hosts: [String]) throws(RepositoryURLError) -> Set<String> {
         var entries = Set<String>()
-        for raw in allowedHosts {
+        for raw in hosts {
             let entry = raw.trimmingWhitespace().lowercased()
             guard !entry.isEmpty else { continue }
             guard Self.isValidEntry(entry) else {
@@ -22,16 +34,31 @@ public struct HostPolicy: Sendable, Equatable {
             }
             entries.insert(entry)
         }
-        self.entries = entries
+        return entries
     }
 
-    /// Throws unless `url`'s host (and port) is allowed.
+    /// Throws unless `url`'s host (and port) is allowed, judged on the URL's text.
     public func check(_ url: RepositoryURL) throws(RepositoryURLError) {
-        if entries.contains(url.hostWithPort) { return }
+        if entries.contains(url.hostWithPort) || internalEntries.contains(url.hostWithPort) { return }
         if let address = IPAddress(url.host), !address.isPublic {
             throw .init(.privateAddress, "\(url.hostWithPort) is a loopback or private address; list it in repos.allowed_hosts to allow it")
         }
         throw .init(.hostNotAllowed, "host \(url.hostWithPort) is not in repos.allowed_hosts")
+    }
+
+    /// Throws unless `url` is allowed (``check(_:)``) and, for a host name, none of `addresses` (what the name
+    /// resolves to now, as text) is loopback, private, link-local or unspecified — unless the host is listed in
+    /// `repos.internal_hosts`. A name that resolves to nothing is refused as `unresolved`.
+    public func check(_ url: RepositoryURL, resolvedTo addresses: [String]) throws(RepositoryURLError) {
+        try check(url)
+        if IPAddress(url.host) != nil { return }  // a literal: judged above, nothing was resolved
+        if internalEntries.contains(url.hostWithPort) { return }
+        guard !addresses.isEmpty else { throw .init(.unresolved, "\(url.host) does not resolve to any address") }
+        for text in addresses {
+            guard let address = IPAddress(text), address.isPublic else {
+                throw .init(.privateAddress, "\(url.hostWithPort) resolves to \(text), a loopback or private address; list it in repos.internal_hosts to allow it")
+            }
+        }
     }
 
     private static func isValidEntry(_ entry: String) -> Bool {

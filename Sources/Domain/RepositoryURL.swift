@@ -217,6 +217,8 @@ public struct RepositoryURLError: Error, Sendable, Equatable, CustomStringConver
         public static let credentials = Code(rawValue: "credentials_in_url")
         public static let hostNotAllowed = Code(rawValue: "host_not_allowed")
         public static let privateAddress = Code(rawValue: "private_address")
+        /// The host name resolved to no address when a fetch was about to start (worth retrying later).
+        public static let unresolved = Code(rawValue: "unresolved")
     }
 
     public let code: Code

@@ -14,11 +14,16 @@ public struct GitRemote: Sendable, CustomStringConvertible, CustomDebugStringCon
     public var url: String
     /// An access token; never logged, never in argv.
     public var token: String?
+    /// Addresses git must connect to, as curl `HOST:PORT:ADDRESS[,ADDRESS…]` entries (`http.curloptResolve`):
+    /// the addresses the egress policy checked, so that a name rebound between the check and the connection
+    /// (DNS rebinding) cannot send git elsewhere. Empty: git resolves the name itself.
+    public var pinnedAddresses: [String]
 
     /// Creates a remote.
-    public init(url: String, token: String? = nil) {
+    public init(url: String, token: String? = nil, pinnedAddresses: [String] = []) {
         self.url = url
         self.token = token
+        self.pinnedAddresses = pinnedAddresses
     }
 
     /// The URL without credentials; the token is never shown.

@@ -88,13 +88,23 @@ extension GitClient {
             if client.allowedProtocols.contains("ssh") {
                 environment["GIT_SSH_COMMAND"] = "ssh -o BatchMode=yes -o StrictHostKeyChecking=yes"
             }
+            // Configuration through the environment: inherited by git-remote-https, invisible in argv.
+            var settings: [(key: String, value: String)] = []
             if let authorization {
-                // Configuration through the environment: inherited by git-remote-https, invisible in argv.
                 // Scoped to the repository's own URL (`http.<url>.extraHeader`), so it is sent to that origin
                 // and path only, never to another host (redirects are not followed either: see configuration).
-                environment["GIT_CONFIG_COUNT"] = "1"
-                environment["GIT_CONFIG_KEY_0"] = "http.\(url).extraHeader"
-                environment["GIT_CONFIG_VALUE_0"] = "Authorization: \(authorization)"
+                settings.append(("http.\(url).extraHeader", "Authorization: \(authorization)"))
+            }
+            for entry in remote.pinnedAddresses where entry.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value != 0x7f }) {
+                // git connects to the addresses the egress policy checked, not to what the name resolves to later.
+                settings.append(("http.curloptResolve", entry))
+            }
+            if !settings.isEmpty {
+                environment["GIT_CONFIG_COUNT"] = "\(settings.count)"
+                for (index, setting) in settings.enumerated() {
+                    environment[.init(stringLiteral: "GIT_CONFIG_KEY_\(index)")] = setting.key
+                    environment[.init(stringLiteral: "GIT_CONFIG_VALUE_\(index)")] = setting.value
+                }
             }
             process = GitProcess(executable: client.executable, environment: environment, onStart: client.onProcessStart)
             configuration = Self.configuration(allowedProtocols: client.allowedProtocols)

@@ -49,7 +49,7 @@ public struct Ingestion: Sendable {
     public func ensure(
         _ head: String, of work: RepositoryWork, in directory: URL, checkout: Bool = false, now: Date, logger: Logger
     ) async throws -> Bool {
-        let remote = try remote(for: work)
+        let remote = try await remote(for: work)
         let git = git
         func has() async throws -> Bool {
             checkout ? try await git.checkout(head, in: directory, remote: remote) : try await git.contains(head, in: directory, remote: remote)
@@ -74,13 +74,29 @@ public struct Ingestion: Sendable {
     func windowStart(at now: Date) -> Date { now.addingTimeInterval(-window.seconds) }
 
     /// The remote to fetch from, with the repository's token opened for this one use — if its host is
-    /// still allowed (`host_not_allowed` or `private_address`, not retried, otherwise).
-    public func remote(for work: RepositoryWork) throws -> GitRemote {
+    /// still allowed (`host_not_allowed` or `private_address`, not retried, otherwise): the allowlist is read
+    /// now, not when the entry was added, and a host name is resolved and judged by the addresses it has now.
+    /// git is then pinned to those addresses (`http.curloptResolve`), so a name rebound to a private address
+    /// between this check and git's connection is never followed.
+    public func remote(for work: RepositoryWork) async throws -> GitRemote {
+        let url = work.repository.url
+        var pinned: [String] = []
         if let hosts {
             do {
-                try hosts.check(work.repository.url)
+                try hosts.check(url)
+                if IPAddress(url.host) == nil {
+                    let addresses = await AddressResolver.addresses(of: url.host)
+                    try hosts.check(url, resolvedTo: addresses)
+                    if url.scheme == "https" || url.scheme == "http", !addresses.isEmpty {
+                        let port = url.port ?? (url.scheme == "https" ? 443 : 80)
+                        let list = addresses.map { $0.contains(":") ? "[\($0)]" : $0 }.joined(separator: ",")
+                        pinned = ["\(url.host):\(port):\(list)"]
+                    }
+                }
             } catch {
-                throw PipelineFailure(reason: error.code.rawValue, message: error.message).thrown(permanent: true)
+                // A name that does not resolve now may resolve later (a DNS outage): retried like a network error.
+                throw PipelineFailure(reason: error.code.rawValue, message: error.message)
+                    .thrown(permanent: error.code != .unresolved)
             }
         }
         var token: String?
@@ -95,7 +111,7 @@ public struct Ingestion: Sendable {
                 throw PipelineFailure(reason: "token_unavailable", message: "\(error)").thrown(permanent: true)
             }
         }
-        return GitRemote(url: work.repository.url.canonical, token: token)
+        return GitRemote(url: url.canonical, token: token, pinnedAddresses: pinned)
     }
 
     /// Makes sure `directory` holds a clone of the repository, current as of now: fetches into a

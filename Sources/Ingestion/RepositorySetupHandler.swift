@@ -25,7 +25,7 @@ struct RepositorySetupHandler: JobHandler {
             return
         }
         let now = ingestion.clock()
-        let remote = try ingestion.remote(for: work)
+        let remote = try await ingestion.remote(for: work)
         if try await unchangedSinceLastCheck(job, work, remote: remote, context: context, now: now) { return }
         let started = ContinuousClock.now
         let (clone, headDate, mailmap) = try await ingestion.cache.withClone(id) { directory in

@@ -49,6 +49,8 @@ extension Settings {
         Key("log.level", .choice(["trace", "debug", "info", "notice", "warning", "error", "critical"]), "info", "Least severe level logged."),
         Key("repos.allowed_hosts", env: ["REPOWATCH_ALLOWED_HOSTS"], .list, HostPolicy.defaultHosts.joined(separator: ","),
             "Hosts repositories may come from: host or host:port, comma-separated in the environment."),
+        Key("repos.internal_hosts", env: ["REPOWATCH_INTERNAL_HOSTS"], .list, "",
+            "Host names (host or host:port) allowed to resolve to loopback or private addresses: a git server inside your network. Allowed as if in repos.allowed_hosts."),
         Key("repos.case_insensitive_hosts", .list, RepositoryURL.defaultCaseInsensitiveHosts.sorted().joined(separator: ","),
             "Hosts whose repository paths ignore case (lower-cased when canonicalising); http:// is upgraded to https:// on them."),
         Key("api.max_body_bytes", .integer(1024...10_485_760), "65536", "Largest request body accepted (413 beyond)."),

@@ -204,9 +204,10 @@ extension Settings {
         }
         let hostPolicy: HostPolicy
         do {
-            hostPolicy = try HostPolicy(allowedHosts: list("repos.allowed_hosts"))
+            hostPolicy = try HostPolicy(allowedHosts: list("repos.allowed_hosts"), internalHosts: list("repos.internal_hosts"))
         } catch {
-            throw SettingsError("repos.allowed_hosts (from \(merged["repos.allowed_hosts"]!.source)): \(error.message)")
+            throw SettingsError(
+                "repos.allowed_hosts (from \(merged["repos.allowed_hosts"]!.source)) or repos.internal_hosts (from \(merged["repos.internal_hosts"]!.source)): \(error.message)")
         }
         let pageSizeDefault = try integer("api.page_size_default")
         let pageSizeMax = try integer("api.page_size_max")

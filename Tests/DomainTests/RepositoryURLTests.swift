@@ -115,8 +115,34 @@ struct HostPolicyTests {
         #expect(throws: RepositoryURLError.self) { try policy.check(RepositoryURL(parsing: "http://127.0.0.1/a/b")) }
     }
 
+    /// Before a fetch, a host name is judged by the addresses it resolves to now.
+    @Test func namesAreJudgedByTheirResolvedAddresses() throws {
+        func refusal(_ body: () throws -> Void) -> RepositoryURLError.Code? {
+            do { try body() } catch let error as RepositoryURLError { return error.code } catch { return nil }
+            return nil
+        }
+        let policy = try HostPolicy(allowedHosts: ["git.example.com", "127.0.0.1:8080"], internalHosts: ["git.corp:8443"])
+        let named = try RepositoryURL(parsing: "https://git.example.com/a/b")
+        #expect(refusal { try policy.check(named, resolvedTo: ["93.184.216.34", "2606:2800:220:1:248:1893:25c8:1946"]) } == nil)
+        for address in ["127.0.0.1", "10.0.0.5", "169.254.169.254", "::1", "fd12::1", "::ffff:192.168.1.1", "0.0.0.0"] {
+            // One private address among public ones is enough: git could connect to any of them.
+            #expect(refusal { try policy.check(named, resolvedTo: ["93.184.216.34", address]) } == .privateAddress, "\(address)")
+        }
+        #expect(refusal { try policy.check(named, resolvedTo: []) } == .unresolved)
+        // An internal host (allowed by that list alone) may resolve to private addresses, on its listed port only.
+        let corp = try RepositoryURL(parsing: "https://git.corp:8443/a/b")
+        #expect(refusal { try policy.check(corp) } == nil)
+        #expect(refusal { try policy.check(corp, resolvedTo: ["10.1.2.3"]) } == nil)
+        let otherPort = try RepositoryURL(parsing: "https://git.corp/a/b")
+        #expect(refusal { try policy.check(otherPort, resolvedTo: ["10.1.2.3"]) } == .hostNotAllowed)
+        // An address literal listed verbatim needs no resolution.
+        let literal = try RepositoryURL(parsing: "http://127.0.0.1:8080/a/b")
+        #expect(refusal { try policy.check(literal, resolvedTo: []) } == nil)
+    }
+
     @Test(arguments: ["exa mple.com", "host:port", "host:70000", "[zz::1]", "a:b:c"])
     func refusesMalformedEntries(entry: String) {
         #expect(throws: RepositoryURLError.self) { try HostPolicy(allowedHosts: [entry]) }
+        #expect(throws: RepositoryURLError.self) { try HostPolicy(allowedHosts: [], internalHosts: [entry]) }
     }
 }

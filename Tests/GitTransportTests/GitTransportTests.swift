@@ -246,6 +246,22 @@ struct HostileTests {
         await other.stop()
     }
 
+    @Test("git connects to the pinned addresses, not to what the name resolves to")
+    func pinnedAddresses() async throws {
+        let sandbox = try Sandbox()
+        defer { sandbox.cleanUp() }
+        try await FixtureRepo.create("pinned.git", in: sandbox.repos, commits: FixtureRepo.history(count: 3, daysAgo: 5))
+        let server = try await GitHTTPServer.start(root: sandbox.repos)
+        defer { Task { await server.stop() } }
+        let git = client(timeout: .seconds(30), logger: LogRecorder().logger)
+        // `.invalid` never resolves (RFC 6761): only the pin can take git to the server.
+        let url = "http://rebound.invalid:\(server.port)/pinned.git"
+        await #expect(throws: GitFailure.self) { try await git.lsRemote(GitRemote(url: url)) }
+        let head = try await git.lsRemote(GitRemote(url: url, pinnedAddresses: ["rebound.invalid:\(server.port):127.0.0.1"]))
+        #expect(head.sha.count == 40)
+        await server.stop()
+    }
+
     @Test("Hooks from the host's git configuration or templates never run")
     func hooksNeverRun() async throws {
         let sandbox = try Sandbox()

@@ -193,6 +193,31 @@ struct AnalysisTests {
         }
     }
 
+    /// `localhost` allowlisted by name really resolves to loopback: refused before any request is sent, unless
+    /// the operator lists it in `repos.internal_hosts`; git then connects to the addresses that were checked.
+    @Test(arguments: Engine.allCases)
+    func aNameResolvingToLoopbackIsRefusedUnlessInternal(engine: Engine) async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("fake-scorecard-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try await IngestionHarness.with(engine, try Self.options(scratch: folder)) { h in
+            _ = try await h.serve("named", commits: 20, span: h.now.addingTimeInterval(-30 * 86_400)...h.now.addingTimeInterval(-600))
+            let (id, _) = try await h.add("named", host: "localhost")
+            var byName = h
+            byName.ingestion.hosts = try HostPolicy(allowedHosts: ["localhost:\(h.server.port)"])
+            #expect(try await byName.runWorkers { try await h.work(id)?.repository.state.status == .failed }, "\(h.logs.text.suffix(3000))")
+            let work = try #require(try await h.work(id))
+            #expect(work.failureReason == "private_address")
+            #expect(work.repository.state.lastError?.contains("repos.internal_hosts") == true, "\(work.repository.state.lastError ?? "")")
+            #expect(h.server.statistics.requests == 0, "nothing was sent: \(h.server.statistics.paths)")
+
+            var asInternal = h
+            asInternal.ingestion.hosts = try HostPolicy(allowedHosts: [], internalHosts: ["localhost:\(h.server.port)"])
+            guard case .restarted? = try await h.retry(id) else { Issue.record("retry refused"); return }
+            #expect(try await asInternal.runWorkers { try await h.work(id)?.repository.state.status == .ready }, "\(h.logs.text.suffix(3000))")
+            #expect(h.server.statistics.requests > 0)
+        }
+    }
+
     static func scorecardRuns(in folder: URL) -> Int {
         ((try? String(contentsOf: folder.appendingPathComponent("runs"), encoding: .utf8)) ?? "").split(separator: "\n").count
     }

@@ -107,14 +107,16 @@ struct IngestionHarness {
 
     func source(_ name: String) -> URL { served.appendingPathComponent("fixtures/\(name)") }
 
-    func url(_ name: String) throws -> RepositoryURL {
-        try RepositoryURL(parsing: "http://127.0.0.1:\(server.port)/fixtures/\(name)")
+    func url(_ name: String, host: String = "127.0.0.1") throws -> RepositoryURL {
+        try RepositoryURL(parsing: "http://\(host):\(server.port)/fixtures/\(name)")
     }
 
     /// What `POST /v1/watchlist` does: the entry, the repository and its setup job in one transaction.
     @discardableResult
-    func add(_ name: String, user: String = "alice", token: String? = nil) async throws -> (repository: UUID, entry: UUID) {
-        let url = try url(name)
+    func add(
+        _ name: String, user: String = "alice", token: String? = nil, host: String = "127.0.0.1"
+    ) async throws -> (repository: UUID, entry: UUID) {
+        let url = try url(name, host: host)
         let lifecycle = lifecycle
         return try await store.transaction { tx in
             let user = try await tx.user(named: user, createIfMissing: true)!
