@@ -52,7 +52,7 @@ extension Lifecycle {
         let stalled = try await store.read { try await $0.repositoriesWithoutUnfinishedJob(jobKeyPrefixes: Self.stageKeyPrefixes, limit: limit) }
         for (id, _) in stalled {
             try Task.checkCancellation()
-            try await store.transaction { try await self.reconcile(repository: id, in: $0) }
+            _ = try await store.transaction { try await self.reconcile(repository: id, in: $0) }
         }
         return stalled.map(\.id)
     }

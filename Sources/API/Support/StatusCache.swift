@@ -115,7 +115,7 @@ struct StatusCacheInvalidator: Service {
 
     func run() async throws {
         // Graceful shutdown cancels the listening loop; nothing of it needs finishing.
-        try? await cancelWhenGracefulShutdown {
+        await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 do {
                     try await store.listen(channel: StatusNotifications.channel, onReady: { cache.setEnabled(true) }) { payload in
