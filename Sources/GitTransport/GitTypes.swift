@@ -126,20 +126,22 @@ public enum GitFailure: Error, Sendable, Equatable, CustomStringConvertible {
     /// The server answered with a redirect (HTTP 3xx). Redirects are never followed: the repository's URL
     /// is the one that was allowed, and its credentials are for it alone.
     case redirected(status: Int)
+    /// The server asked us to slow down (HTTP 429): worth retrying later, never a reason to give up.
+    case rateLimited
     /// Anything else; the payload is the scrubbed tail of git's standard error (at most 4 KiB).
     case failed(String)
 
     /// Whether retrying cannot help (`notFound`, `authenticationRequired`, `tooLarge`, `emptyRepository`,
-    /// `protocolNotAllowed`); `timedOut` and `failed` are worth retrying later.
+    /// `protocolNotAllowed`); `timedOut`, `rateLimited` and `failed` are worth retrying later.
     public var isPermanent: Bool {
         switch self {
         case .notFound, .authenticationRequired, .tooLarge, .emptyRepository, .protocolNotAllowed, .redirected: true
-        case .timedOut, .failed: false
+        case .timedOut, .rateLimited, .failed: false
         }
     }
 
     /// A short machine-readable code: `not_found`, `auth_required`, `too_large`, `timed_out`,
-    /// `empty_repository`, `protocol_not_allowed`, `redirected`, `git_failed`.
+    /// `empty_repository`, `protocol_not_allowed`, `redirected`, `rate_limited`, `git_failed`.
     public var reason: String {
         switch self {
         case .notFound: "not_found"
@@ -149,6 +151,7 @@ public enum GitFailure: Error, Sendable, Equatable, CustomStringConvertible {
         case .emptyRepository: "empty_repository"
         case .protocolNotAllowed: "protocol_not_allowed"
         case .redirected: "redirected"
+        case .rateLimited: "rate_limited"
         case .failed: "git_failed"
         }
     }
@@ -164,6 +167,7 @@ public enum GitFailure: Error, Sendable, Equatable, CustomStringConvertible {
         case .protocolNotAllowed(let scheme): "protocol not allowed: \(scheme)"
         case .redirected(let status):
             "the server answered HTTP \(status), a redirect to another URL; redirects are not followed (add the repository by its final URL)"
+        case .rateLimited: "the server answered HTTP 429 (too many requests); tried again later"
         case .failed(let stderr): "git failed: \(stderr)"
         }
     }

@@ -257,6 +257,7 @@ enum GitFailureClassifier {
         if let range = text.range(of: "requested url returned error: 30"), let digit = text[range.upperBound...].first, digit.isNumber {
             return .redirected(status: 300 + (digit.wholeNumberValue ?? 0))
         }
+        if text.contains("requested url returned error: 429") { return .rateLimited }
         if authentication.contains(where: text.contains) { return .authenticationRequired }
         let notFound = [
             "repository not found", "requested url returned error: 404",

@@ -41,6 +41,29 @@ public struct CheckSchedule: Sendable, Equatable {
     /// a re-check that meets one ends `failed` at once.
     public static let refused: Set<String> = ["host_not_allowed", "private_address"]
 
+    /// Failure reasons that time may cure — the network, a throttling or overloaded host, a name that did not
+    /// resolve, git running past its time limit, an unexpected error. A first run that ends `failed` with one is
+    /// tried again by the scheduler (``retryAfterTransientFailure(_:stage:reason:at:)``); `next_check_at` shows when.
+    public static let transient: Set<String> = ["git_failed", "timed_out", "rate_limited", "unresolved", "error"]
+
+    /// The waits before the automatic retries of a failed repository: an hour, six hours, then a day.
+    public static let transientRetryDelays: [Double] = [3600, 6 * 3600, 86_400]
+
+    /// Automatic retries in a row after transient failures (about five days with the delays above); then the
+    /// repository stays `failed` until a user retries it.
+    public static let maxTransientRetries = 7
+
+    /// When a repository whose first run failed (`failures`-th time in a row) is retried by itself, or nil
+    /// when the reason is not transient, the retries are used up, or Scorecard ran past its time limit (the
+    /// repository's content, not the moment, decides that: a push and a user's retry try again).
+    public func retryAfterTransientFailure(_ failures: Int, stage: ProcessingStage, reason: String, at now: Date) -> Date? {
+        guard Self.transient.contains(reason), failures <= Self.maxTransientRetries else { return nil }
+        if stage == .analyzing && reason == "timed_out" { return nil }
+        let delays = Self.transientRetryDelays
+        let seconds = delays[min(max(failures - 1, 0), delays.count - 1)]
+        return now.addingTimeInterval(seconds * (1 + Double.random(in: 0...jitter)))
+    }
+
     /// When the check after one completed `now` is due: the shortest interval an entry asks for (not
     /// below the minimum), else the default, ± jitter.
     public func nextCheck(after now: Date, asked: Int?) -> Date {

@@ -261,7 +261,8 @@ public struct Lifecycle: Sendable {
         }
     }
 
-    /// A stage the run still owes gave up. On a first run the repository becomes `failed`. A re-check
+    /// A stage the run still owes gave up. On a first run the repository becomes `failed` (retried by the
+    /// scheduler later when the reason is transient: ``CheckSchedule/transient``). A re-check
     /// keeps the last report, records the error, and is tried again later, backing off; a remote that
     /// is gone or refuses the token makes the repository `failed` after a few re-checks in a row.
     private func fail(_ work: RepositoryWork, stage: ProcessingStage, failure: PipelineFailure, attempts: Int, in tx: any SQLExecutor) async throws {
@@ -285,6 +286,12 @@ public struct Lifecycle: Sendable {
             }
         } else {
             next = try state.fail(reason: failure.description, at: now)
+            // A transient failure is tried again by the scheduler later (`next_check_at`); any other clears a
+            // retry that an earlier failure had planned.
+            let failures = work.recheckFailures + 1
+            let retryAt = schedule.retryAfterTransientFailure(failures, stage: stage, reason: failure.reason, at: now)
+            try await tx.recordRecheckFailure(
+                ofRepository: id, failures: retryAt == nil ? work.recheckFailures : failures, nextCheckAt: retryAt)
         }
         try await tx.setState(next, ofRepository: id, now: now)
         try await tx.recordFailure(ofRepository: id, reason: failure.reason, attempts: attempts)

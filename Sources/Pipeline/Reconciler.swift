@@ -74,8 +74,8 @@ public struct ScheduleRechecksJob: JobArguments {
     public static let periodicName = "schedule-rechecks"
 }
 
-/// Starts a re-check of each due repository (a new run; it stays `ready`, marked `refreshing`), one
-/// transaction a repository. `batch` bounds one pass; the next pass takes the rest.
+/// Starts a re-check of each due repository (a new run; it stays `ready`, marked `refreshing`) — or, for a
+/// repository that failed for a transient reason and whose retry is due, a retry — one transaction a repository. `batch` bounds one pass; the next pass takes the rest.
 public struct ScheduleRechecksHandler: JobHandler {
     let lifecycle: Lifecycle
     let batch: Int
@@ -92,7 +92,12 @@ public struct ScheduleRechecksHandler: JobHandler {
         for id in due {
             try Task.checkCancellation()
             let restarted = try await context.store.transaction { tx -> Bool in
-                guard case .restarted? = try await lifecycle.recheck(repository: id, in: tx) else { return false }
+                var outcome = try await lifecycle.recheck(repository: id, in: tx)
+                // A failed repository is due only when its failure was transient: it starts over, as a retry.
+                if case .refused(let state)? = outcome, state.status == .failed {
+                    outcome = try await lifecycle.retry(repository: id, in: tx)
+                }
+                guard case .restarted? = outcome else { return false }
                 return true
             }
             if restarted { started += 1 }

@@ -152,12 +152,14 @@ extension SQLExecutor {
 // MARK: Scheduled re-checks
 
 extension SQLExecutor {
-    /// Ready repositories whose next check is due, oldest due first: a range scan of the
+    /// Repositories whose next check is due — ready ones for a re-check, failed ones for an automatic retry
+    /// (only a transient failure plans one) — oldest due first: a range scan of the
     /// `repositories_next_check_at` index, not of the table.
     public func dueRepositories(now: Date, limit: Int) async throws -> [UUID] {
         try await query("""
             SELECT id FROM repositories
-            WHERE next_check_at IS NOT NULL AND next_check_at <= \(now) AND status = 'ready' AND refreshing = \(false)
+            WHERE next_check_at IS NOT NULL AND next_check_at <= \(now)
+              AND ((status = 'ready' AND refreshing = \(false)) OR status = 'failed')
             ORDER BY next_check_at LIMIT \(limit)
             """).map { try $0.require("id", $0.uuid) }
     }

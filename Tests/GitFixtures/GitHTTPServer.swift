@@ -111,6 +111,10 @@ public final class GitHTTPServer: Sendable {
     /// A snapshot of the counters.
     public var statistics: Statistics { state.stats.withLock { $0 } }
 
+    /// Answers the next `count` requests `429 Too Many Requests` with GitHub's rate-limit headers, as a host
+    /// that throttles does.
+    public func rateLimit(next count: Int) { state.rateLimited.withLock { $0 = count } }
+
     /// Sets the counters back to zero.
     public func resetStatistics() { state.stats.withLock { $0 = Statistics() } }
 
@@ -132,6 +136,8 @@ public final class GitHTTPServer: Sendable {
         let token: String?
         let redirectTo: String?
         let delay: Mutex<Duration>
+        /// How many of the next requests are answered 429 Too Many Requests.
+        let rateLimited = Mutex(0)
         let stats = Mutex(Statistics())
         let liveGroups = Mutex(Set<pid_t>())
         let stopping = Mutex(false)
@@ -162,6 +168,18 @@ public final class GitHTTPServer: Sendable {
             var headers = HTTPFields()
             headers[.location] = origin + path + (request.uri.query.map { "?" + $0 } ?? "")
             return Response(status: .found, headers: headers)
+        }
+        let throttled = state.rateLimited.withLock { count -> Bool in
+            guard count > 0 else { return false }
+            count -= 1
+            return true
+        }
+        if throttled {
+            var headers = HTTPFields()
+            headers[.retryAfter] = "60"
+            headers[HTTPField.Name("X-RateLimit-Remaining")!] = "0"
+            headers[HTTPField.Name("X-RateLimit-Reset")!] = "\(Int(Date().timeIntervalSince1970) + 60)"
+            return Response(status: .tooManyRequests, headers: headers, body: .init(byteBuffer: ByteBuffer(string: "slow down\n")))
         }
         let delay = state.delay.withLock { $0 }
         if delay > .zero {

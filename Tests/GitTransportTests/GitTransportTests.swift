@@ -262,6 +262,24 @@ struct HostileTests {
         await server.stop()
     }
 
+    @Test("A throttling server (HTTP 429) is a transient failure, not a refusal of the credentials")
+    func rateLimitedIsTransient() async throws {
+        let sandbox = try Sandbox()
+        defer { sandbox.cleanUp() }
+        try await FixtureRepo.create("busy.git", in: sandbox.repos, commits: FixtureRepo.history(count: 3, daysAgo: 5))
+        let server = try await GitHTTPServer.start(root: sandbox.repos)
+        defer { Task { await server.stop() } }
+        let git = client(timeout: .seconds(30), logger: LogRecorder().logger)
+        let remote = GitRemote(url: server.url(for: "busy.git"), token: "ghs_throttled")
+        server.rateLimit(next: 1)
+        await #expect(throws: GitFailure.rateLimited) { try await git.lsRemote(remote) }
+        #expect(!GitFailure.rateLimited.isPermanent && GitFailure.rateLimited.reason == "rate_limited")
+        // Once the server lets requests through again, the same remote works.
+        let head = try await git.lsRemote(remote)
+        #expect(head.sha.count == 40)
+        await server.stop()
+    }
+
     @Test("Hooks from the host's git configuration or templates never run")
     func hooksNeverRun() async throws {
         let sandbox = try Sandbox()

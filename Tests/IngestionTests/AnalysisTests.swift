@@ -218,6 +218,41 @@ struct AnalysisTests {
         }
     }
 
+    /// A host that throttles (HTTP 429) on every attempt fails the first run as `rate_limited`, a transient
+    /// reason: the scheduler retries it an hour later by itself (`next_check_at` says when), and it becomes
+    /// ready once the host lets it through. A permanent reason (`not_found`) plans no retry.
+    @Test(arguments: Engine.allCases)
+    func aTransientFailureIsRetriedByTheScheduler(engine: Engine) async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("fake-scorecard-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try await IngestionHarness.with(engine, try Self.options(scratch: folder)) { h in
+            _ = try await h.serve("busy", commits: 20, span: h.now.addingTimeInterval(-30 * 86_400)...h.now.addingTimeInterval(-600))
+            h.server.rateLimit(next: 1000)
+            let (id, _) = try await h.add("busy")
+            #expect(try await h.runWorkers { try await h.work(id)?.repository.state.status == .failed }, "\(h.logs.text.suffix(3000))")
+            let failed = try #require(try await h.work(id))
+            #expect(failed.failureReason == "rate_limited")
+            let retryAt = try #require(failed.repository.nextCheckAt, "a transient failure plans a retry")
+            #expect(retryAt >= h.now.addingTimeInterval(3600) && retryAt <= h.now.addingTimeInterval(3600 * 1.11))
+
+            // The host lets requests through again. A repository that does not exist fails for good: no retry.
+            h.server.rateLimit(next: 0)
+            let (missing, _) = try await h.add("missing")
+            #expect(try await h.runWorkers { try await h.work(missing)?.repository.state.status == .failed })
+            #expect(try await h.work(missing)?.failureReason == "not_found")
+            #expect(try await h.work(missing)?.repository.nextCheckAt == nil, "a permanent failure plans none")
+
+            // Not due yet, then due (what an hour passing does): the scheduler's pass retries it, and it becomes ready.
+            #expect(try await h.store.read { try await $0.dueRepositories(now: h.now, limit: 10) }.isEmpty)
+            _ = try await h.store.write("UPDATE repositories SET next_check_at = \(Date(timeIntervalSince1970: 1)) WHERE id = \(id)")
+            #expect(try await h.store.read { try await $0.dueRepositories(now: h.now, limit: 10) } == [id])
+            try await h.queue.enqueue(ScheduleRechecksJob())
+            #expect(try await h.runWorkers { try await h.work(id)?.repository.state.status == .ready }, "\(h.logs.text.suffix(3000))")
+            #expect(try await h.work(id)?.repository.nextCheckAt.map { $0 > h.now } == true, "the next check is the regular one")
+            #expect(try await h.work(missing)?.repository.state.status == .failed, "the permanent failure stays")
+        }
+    }
+
     static func scorecardRuns(in folder: URL) -> Int {
         ((try? String(contentsOf: folder.appendingPathComponent("runs"), encoding: .utf8)) ?? "").split(separator: "\n").count
     }
