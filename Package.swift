@@ -60,6 +60,8 @@ let package = Package(
             dependencies: [
                 "Domain",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                // For ConnectionPoolError only: what PostgresClient throws when it cannot get a connection.
+                .product(name: "_ConnectionPoolModule", package: "postgres-nio"),
                 .product(name: "SQLiteNIO", package: "sqlite-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -173,6 +175,7 @@ let package = Package(
             dependencies: [
                 "Domain", "Store", "Settings", "Queue", "Pipeline", "Analysis",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -299,7 +302,13 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "CLITests", dependencies: ["TestSupport", "GitFixtures", "Store", "Queue", "Pipeline", "Domain"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "CLITests",
+            dependencies: [
+                "TestSupport", "GitFixtures", "Store", "Queue", "Pipeline", "Domain",
+                .product(name: "Subprocess", package: "swift-subprocess"),
+            ],
+            swiftSettings: swiftSettings),
         .testTarget(
             name: "GitHistoryTests",
             dependencies: ["GitHistory", "GitFixtures"],

@@ -27,11 +27,11 @@ log "${CHAOS_SECONDS}s of faults on ${CHAOS_REPOSITORIES} repositories per engin
 
 chaos_log=.build/chaos-test.log
 set +e
-TEST_POSTGRES_URL=$pg_url swift test --skip-build --filter ChaosTests 2>&1 | tee "$chaos_log"
+TEST_POSTGRES_URL=$pg_url swift test --skip-build --filter 'ChaosTests|DatabaseOutageTests' 2>&1 | tee "$chaos_log"
 rc=${PIPESTATUS[0]}
 set -e
 
 echo
-grep -E '^chaos (\(|summary)' "$chaos_log" || log "no chaos line in $chaos_log (did the test start?)"
+grep -E '^(chaos (\(|summary)|database (restart|outage))' "$chaos_log" || log "no chaos line in $chaos_log (did the test start?)"
 echo "chaos: swift test exit code $rc (log: $chaos_log)"
 exit "$rc"

@@ -2,8 +2,11 @@
 # A throwaway PostgreSQL server for tests and benchmarks, all of it inside one folder:
 #   DIR/data  cluster          DIR/sock  Unix socket      DIR/pg.log  server log
 #   DIR/url   connection URL (also printed on stdout by start)
-# Usage: scripts/pg-throwaway.sh start DIR | stop DIR
-# Tuned for speed, not durability (fsync off): never point it at data you want to keep.
+# Usage: scripts/pg-throwaway.sh start DIR | stop DIR | restart DIR [fast|immediate]
+#   restart stops the server in the given mode (default fast) and starts it again on the same port and
+#   data, as a database failover or upgrade would: clients see their connections closed, then the same URL.
+# Tuned for speed, not durability (fsync off; commits asynchronous unless PG_DURABLE=1): never point it at data
+# you want to keep.
 set -euo pipefail
 
 # shellcheck source=scripts/lib.sh
@@ -12,10 +15,12 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # initdb and postgres refuse to run as root, so root runs them as this system user.
 readonly PG_USER=repowatch-pg
 
-usage() { die "usage: $0 start DIR | stop DIR"; }
-(($# == 2)) || usage
+usage() { die "usage: $0 start DIR | stop DIR | restart DIR [fast|immediate]"; }
+[[ $# == 2 || ($# == 3 && $1 == restart) ]] || usage
 action=$1
 dir=$2
+mode=${3:-fast}
+[[ $mode == fast || $mode == immediate ]] || usage
 [[ $dir == /* ]] || dir="$PWD/$dir"
 
 # The newest server installed by Debian's postgresql-<ver> packages.
@@ -29,6 +34,13 @@ if ((EUID == 0)); then
 fi
 
 pg_ctl() { "${as_pg[@]}" "$pg_bin/pg_ctl" -D "$dir/data" "$@"; }
+
+# The server outlives this script: it must not keep the caller's descriptors open (a caller waiting for
+# them to close — Foundation's Process does, for the exit of its child — would wait for the server's).
+for fd in /proc/$$/fd/*; do
+    fd=${fd##*/}
+    ((fd > 2)) && eval "exec $fd>&-" 2>/dev/null || true
+done
 
 is_running() {
     [[ -f $dir/data/postmaster.pid ]] && pg_ctl status >/dev/null 2>&1
@@ -64,14 +76,20 @@ start() {
             { tail -n 20 "$dir/pg.log" >&2; die "initdb failed (log: $dir/pg.log)"; }
     fi
 
-    local port
-    port=$(free_port)
+    local port=${1:-}
+    [[ -n $port ]] || port=$(free_port)
     # The socket path has a hard limit of 107 bytes.
     ((${#dir} + 25 < 107)) || die "DIR is too long for a Unix socket path: $dir"
     [[ $dir != *[[:space:]]* ]] || die "DIR must not contain spaces (pg_ctl -o splits on them): $dir"
 
+    # Fast by default: no fsync and asynchronous commits (a crash of the server may lose the last commits).
+    # PG_DURABLE=1 (remembered for restarts) keeps commits synchronous, so that a server killed by `restart DIR
+    # immediate` loses no committed transaction, as in production; fsync stays off (the OS keeps what was written).
+    [[ ${PG_DURABLE:-} == 1 ]] && touch "$dir/durable"
+    local commit=off
+    [[ -f $dir/durable ]] && commit=on
     pg_ctl -l "$dir/pg.log" -w -t 60 start -o "-c listen_addresses=127.0.0.1 -p $port -k $dir/sock \
--c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300" >/dev/null ||
+-c fsync=off -c synchronous_commit=$commit -c full_page_writes=off -c max_connections=300" >/dev/null ||
         { tail -n 20 "$dir/pg.log" >&2; die "pg_ctl start failed (log: $dir/pg.log)"; }
 
     local url="postgres://postgres@127.0.0.1:$port/postgres?sslmode=disable"
@@ -104,8 +122,20 @@ stop() {
     rm -f "$dir/url"
 }
 
+restart() {
+    [[ -s $dir/url ]] || die "no server was started in $dir"
+    local url port
+    url=$(cat "$dir/url")
+    port=${url##*127.0.0.1:}
+    port=${port%%/*}
+    pg_ctl -m "$mode" -w -t 60 stop >/dev/null || die "pg_ctl stop -m $mode failed (log: $dir/pg.log)"
+    start "$port" >/dev/null
+    printf '%s\n' "$url"
+}
+
 case $action in
     start) start ;;
+    restart) restart ;;
     stop) stop ;;
     *) usage ;;
 esac

@@ -46,9 +46,7 @@ struct WorkerCommand: AsyncParsableCommand {
         let runtime = try await Runtime.start(options)
         let services = [runtime.store, runtime.migrations] + (try runtime.backgroundServices())
         runtime.logger.info("starting", metadata: ["role": "worker", "store": "\(runtime.store.location)"])
-        let group = ServiceGroup(configuration: .init(
-            services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint], logger: runtime.logger))
-        try await group.run()
+        try await ShutdownBound.group(services, settings: runtime.settings, logger: runtime.logger).run()
     }
 }
 
@@ -97,7 +95,7 @@ enum Server {
             "role": "\(role)", "address": "\(settings.httpHost):\(settings.httpPort)",
             "store": "\(store.location)",
         ])
-        try await app.runService()
+        try await ShutdownBound.group([app], settings: settings, logger: logger).run()
     }
 
     /// On the first start there is no key, so nobody could use the API: make an admin key and show it once.
@@ -111,5 +109,24 @@ enum Server {
         print("First start: an admin API key was created for user 'admin'. It is shown only now:")
         print(key)
         fflush(nil)
+    }
+}
+
+/// The service group of a process, with its shutdown bounded whatever the database's state.
+///
+/// SIGTERM or SIGINT starts a graceful shutdown (the HTTP server stops accepting, workers stop claiming and let
+/// running jobs finish within `jobs.shutdown_grace`). A service still running `jobs.shutdown_grace` + 10 s
+/// later is cancelled; one that does not honour cancellation within 5 s more ends the process (a crash with
+/// the service named in the log), never a process an orchestrator has to SIGKILL.
+enum ShutdownBound {
+    static let gracefulSlack: Duration = .seconds(10)
+    static let cancellationLimit: Duration = .seconds(5)
+
+    static func group(_ services: [any Service], settings: Settings, logger: Logger) -> ServiceGroup {
+        var configuration = ServiceGroupConfiguration(
+            services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        configuration.maximumGracefulShutdownDuration = settings.jobs.shutdownGrace + gracefulSlack
+        configuration.maximumCancellationDuration = cancellationLimit
+        return ServiceGroup(configuration: configuration)
     }
 }

@@ -115,14 +115,18 @@ struct GitCommand: Sendable {
             throw GitHistoryError(
                 .gitCommand(status: nil), operation: "git \(arguments.first ?? "")", message: "\(error)")
         }
-        guard case .exited(let status) = result.terminationStatus, status == 0 else {
+        try Self.check(result.terminationStatus, of: arguments, stderr: String(decoding: result.closureResult, as: UTF8.self))
+    }
+
+    /// Throws ``GitHistoryError`` with git's standard error unless git exited 0.
+    private static func check(_ termination: TerminationStatus, of arguments: [String], stderr: String) throws {
+        guard case .exited(let code) = termination, code == 0 else {
             var status: Int32?
-            if case .exited(let code) = result.terminationStatus { status = code }
-            let stderr = String(decoding: result.closureResult, as: UTF8.self)
-                .trimmingCharacters(in: .whitespacesAndNewlines)
+            if case .exited(let code) = termination { status = code }
+            let message = stderr.trimmingCharacters(in: .whitespacesAndNewlines)
             throw GitHistoryError(
                 .gitCommand(status: status), operation: "git \(arguments.first ?? "")",
-                message: stderr.isEmpty ? "\(result.terminationStatus)" : stderr)
+                message: message.isEmpty ? "\(termination)" : message)
         }
     }
 
@@ -156,14 +160,7 @@ struct GitCommand: Sendable {
             throw GitHistoryError(
                 .gitCommand(status: nil), operation: "git \(arguments.first ?? "")", message: "\(error)")
         }
-        guard case .exited(let status) = result.terminationStatus, status == 0 else {
-            var status: Int32?
-            if case .exited(let code) = result.terminationStatus { status = code }
-            let stderr = result.standardError.trimmingCharacters(in: .whitespacesAndNewlines)
-            throw GitHistoryError(
-                .gitCommand(status: status), operation: "git \(arguments.first ?? "")",
-                message: stderr.isEmpty ? "\(result.terminationStatus)" : stderr)
-        }
+        try Self.check(result.terminationStatus, of: arguments, stderr: result.standardError)
         return result.standardOutput
     }
 }

@@ -6,9 +6,11 @@ import Synchronization
 
 /// The workers of one process: for each configured queue, up to N jobs at a time, claimed in batches.
 ///
-/// A swift-service-lifecycle `Service`. On graceful shutdown it stops claiming, lets running jobs
-/// finish within `shutdownGrace`, then cancels the rest and gives their jobs back (without using
-/// up an attempt). Idle workers wake on PostgreSQL `NOTIFY` within milliseconds of an enqueue's
+/// A swift-service-lifecycle `Service`. On graceful shutdown it stops claiming (a claim waiting for the
+/// database is cancelled), lets running jobs finish within `shutdownGrace`, then cancels the rest and gives
+/// their jobs back (without using up an attempt). Those last writes get `shutdownWriteGrace` more; a write
+/// still waiting then (the database is gone) is abandoned, its job's lease lapses and another worker runs
+/// it again — so shutdown takes at most `shutdownGrace + shutdownWriteGrace`, whatever the database's state. Idle workers wake on PostgreSQL `NOTIFY` within milliseconds of an enqueue's
 /// commit, and poll every `pollInterval` as the fallback (and on SQLite). Every worker also rescues
 /// expired leases, so recovery does not hang on one leader staying alive.
 public final class JobWorkers: Service, Sendable {
@@ -22,18 +24,23 @@ public final class JobWorkers: Service, Sendable {
         public var pollInterval: Duration
         public var rescueInterval: Duration
         public var shutdownGrace: Duration
+        /// After `shutdownGrace`, how long the writes recording the last outcomes (completed, failed, given back)
+        /// may still wait for the database before they are abandoned.
+        public var shutdownWriteGrace: Duration
         /// Identifies this process in `lease_owner`: host, pid and a random suffix.
         public var workerID: String
 
         public init(
             concurrency: [String: Int], prefetch: [String: Int] = [:], pollInterval: Duration = .seconds(1),
-            rescueInterval: Duration = .seconds(5), shutdownGrace: Duration = .seconds(30), workerID: String = JobWorkers.defaultWorkerID()
+            rescueInterval: Duration = .seconds(5), shutdownGrace: Duration = .seconds(30), shutdownWriteGrace: Duration = .seconds(5),
+            workerID: String = JobWorkers.defaultWorkerID()
         ) {
             self.concurrency = concurrency.filter { $0.value > 0 }
             self.prefetch = prefetch.filter { $0.value > 0 }
             self.pollInterval = pollInterval
             self.rescueInterval = rescueInterval
             self.shutdownGrace = shutdownGrace
+            self.shutdownWriteGrace = shutdownWriteGrace
             self.workerID = workerID
         }
     }
@@ -49,6 +56,8 @@ public final class JobWorkers: Service, Sendable {
     /// Successful jobs waiting to be marked completed, in batches (one statement per batch).
     private let completions = Mutex<[ClaimedJob]>([])
     private let completionSignal: (stream: AsyncStream<Void>, continuation: AsyncStream<Void>.Continuation)
+    /// Outcome writes under way (see ``finish(_:)``), abandoned once shutdown has waited long enough.
+    private let writes = PendingWrites()
 
     /// - Parameter migrations: when given, the workers start once it has brought the schema up to date.
     public init(queue: JobQueue, registry: JobRegistry, configuration: Configuration, migrations: MigrationService? = nil, logger: Logger) {
@@ -93,6 +102,8 @@ public final class JobWorkers: Service, Sendable {
             "worker": "\(configuration.workerID)", "queues": "\(configuration.concurrency.sorted { $0.key < $1.key })",
             "kinds": "\(registry.kinds)", "wakeups": "\(queue.store.supportsNotifications ? "notify+poll" : "poll")",
         ])
+        let abandonWrites = Mutex<Task<Void, Never>?>(nil)
+        defer { abandonWrites.withLock { $0?.cancel() } }
         await withGracefulShutdownHandler {
             await withTaskGroup(of: Void.self) { helpers in
                 if queue.store.supportsNotifications {
@@ -117,6 +128,13 @@ public final class JobWorkers: Service, Sendable {
         } onGracefulShutdown: {
             self.stopping.withLock { $0 = true }
             for waker in self.wakers.values { waker.finish() }
+            let (writes, limit) = (self.writes, self.configuration.shutdownGrace + self.configuration.shutdownWriteGrace)
+            abandonWrites.withLock {
+                $0 = Task {
+                    guard (try? await Task.sleep(for: limit)) != nil else { return }
+                    writes.abandon()
+                }
+            }
         }
         logger.info("workers stopped", metadata: ["worker": "\(configuration.workerID)"])
     }
@@ -146,12 +164,17 @@ public final class JobWorkers: Service, Sendable {
                     // Claim the free slots (and the prefetch) in one statement.
                     let limit = free + prefetch
                     do {
-                        let claimed = try await queue.claim(queue: name, limit: limit, owner: configuration.workerID, kinds: kinds)
+                        // A claim waiting for an unreachable database must not hold up shutdown.
+                        let claimed = try await cancelWhenGracefulShutdown {
+                            try await self.queue.claim(queue: name, limit: limit, owner: self.configuration.workerID, kinds: kinds)
+                        }
                         let now = ContinuousClock.now
                         buffer = claimed.map { ($0, now) }
                         claimedFullBatch = claimed.count == limit
                     } catch {
-                        logger.warning("claim failed", metadata: ["queue": "\(name)", "error": "\(String(reflecting: error))"])
+                        if !isStopping {
+                            logger.warning("claim failed", metadata: ["queue": "\(name)", "error": "\(String(reflecting: error))"])
+                        }
                     }
                 }
                 while free > 0 && !buffer.isEmpty {
@@ -278,12 +301,22 @@ public final class JobWorkers: Service, Sendable {
         }
     }
 
-    /// Runs a final status write to completion even if the caller is cancelled.
+    /// Runs a final status write to completion even if the caller is cancelled — unless shutdown has already
+    /// waited `shutdownGrace + shutdownWriteGrace`: then the write is cancelled, and the job's lease lapses.
     private func finish(_ write: @escaping @Sendable () async throws -> Void) async {
         let logger = self.logger
-        await Task {
-            do { try await write() } catch { logger.error("could not record a job's outcome", metadata: ["error": "\(String(reflecting: error))"]) }
-        }.value
+        let task = Task {
+            do {
+                try await write()
+            } catch where Task.isCancelled {
+                logger.error("shutdown could not record a job's outcome in time; its lease will lapse and it will run again")
+            } catch {
+                logger.error("could not record a job's outcome", metadata: ["error": "\(String(reflecting: error))"])
+            }
+        }
+        let id = writes.add(task)
+        await task.value
+        writes.remove(id)
     }
 
     // MARK: Completions
@@ -367,6 +400,38 @@ extension JobWorkers.Configuration {
 public struct JobTimedOut: Error, CustomStringConvertible {
     public let limit: Duration
     public var description: String { "timed out after \(limit)" }
+}
+
+/// The outcome writes under way; once abandoned (shutdown waited long enough), every one is cancelled,
+/// and so is any started later.
+final class PendingWrites: Sendable {
+    private struct State {
+        var next = 0
+        var tasks: [Int: Task<Void, Never>] = [:]
+        var abandoned = false
+    }
+    private let state = Mutex(State())
+
+    func add(_ task: Task<Void, Never>) -> Int {
+        let (id, abandoned) = state.withLock { state -> (Int, Bool) in
+            state.next += 1
+            if !state.abandoned { state.tasks[state.next] = task }
+            return (state.next, state.abandoned)
+        }
+        if abandoned { task.cancel() }
+        return id
+    }
+
+    func remove(_ id: Int) { _ = state.withLock { $0.tasks.removeValue(forKey: id) } }
+
+    func abandon() {
+        let tasks = state.withLock { state -> [Task<Void, Never>] in
+            state.abandoned = true
+            defer { state.tasks = [:] }
+            return Array(state.tasks.values)
+        }
+        for task in tasks { task.cancel() }
+    }
 }
 
 /// Jobs running on one queue loop, shared with the tasks that run them.

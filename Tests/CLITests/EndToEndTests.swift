@@ -1,5 +1,6 @@
 import Foundation
 import GitFixtures
+import Subprocess
 import TestSupport
 import Testing
 
@@ -29,10 +30,16 @@ struct EndToEndTests {
     }
 
     /// curl, as a user would: returns (status, body).
+    ///
+    /// Started with swift-subprocess, not Foundation's Process: tests that send many requests from several tasks
+    /// crashed inside Foundation's `Process.run` (a memmove past the end of a buffer) even with starts serialised.
     static func http(_ method: String, _ url: String, key: String, json: String? = nil) async throws -> (Int, [String: Any]) {
         var arguments = ["-s", "-o", "-", "-w", "\n%{http_code}", "-X", method, url, "-H", "Authorization: Bearer \(key)"]
         if let json { arguments += ["-H", "Content-Type: application/json", "-d", json] }
-        let (_, stdout, _) = try await ChildProcess.run("/usr/bin/curl", arguments, environment: ["PATH": "/usr/bin:/bin"])
+        let result = try await Subprocess.run(
+            .name("curl"), arguments: Arguments(arguments), environment: .custom(["PATH": "/usr/bin:/bin"]),
+            output: .string(limit: 16 << 20), error: .discarded)
+        let stdout = result.standardOutput
         let lines = stdout.split(separator: "\n", omittingEmptySubsequences: false)
         let status = Int(lines.last ?? "") ?? 0
         let body = lines.dropLast().joined(separator: "\n")

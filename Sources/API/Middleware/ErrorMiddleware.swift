@@ -2,10 +2,12 @@ import Foundation
 import Hummingbird
 import Logging
 import NIOCore
+import Store
 
 /// Turns every error into the API's JSON error shape, so a client never sees Hummingbird's
-/// default body or an empty 500. Unexpected errors are logged with their detail and reported
-/// to the client without it (a database error may name internals).
+/// default body or an empty 500. A database that cannot be reached (or whose disk is full) is a 503 with
+/// `Retry-After`, not a 500. Unexpected errors are logged with their detail and reported to the client
+/// without it (a database error may name internals).
 struct ErrorMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
 
@@ -45,6 +47,13 @@ struct ErrorMiddleware: RouterMiddleware {
         case is NIOTooManyBytesError:
             return APIError(.contentTooLarge, code: "payload_too_large", "the request body is too large")
         default:
+            if let unavailable = StoreUnavailable.classify(error) {
+                // The database's state, not the request: the client may try again (nothing was written).
+                logger.warning("request refused: \(unavailable.rawValue)", metadata: [
+                    "error": "\(String(reflecting: error))", "path": "\(request.uri.path)",
+                ])
+                return APIError(.serviceUnavailable, code: unavailable.rawValue, unavailable.message, headers: [.retryAfter: "1"])
+            }
             logger.error("request failed", metadata: ["error": "\(String(reflecting: error))", "path": "\(request.uri.path)"])
             return APIError(.internalServerError, code: "internal", "internal error; the server log has the details")
         }

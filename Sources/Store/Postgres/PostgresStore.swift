@@ -130,6 +130,12 @@ struct PostgresExecutor: SQLExecutor {
             case .json(let v): bindings.append(JSONText(text: v))
             }
         }
+        // postgres-nio drops a query written to a channel that has already closed (its promise is never
+        // completed), so a query on a connection the server has just closed would wait for ever, cancellation
+        // or not. Refuse it here instead: the caller sees the database as unreachable and moves on.
+        guard !connection.isClosed else {
+            throw StoreError.unreachable("the database connection is closed")
+        }
         do {
             if sql.isPrepared, let slot = PreparedStatements.slot(for: text) {
                 return try await PreparedStatements.execute(slot: slot, bindings: bindings, on: connection, logger: logger)
