@@ -1,5 +1,6 @@
 import Domain
 import Hummingbird
+import HummingbirdCore
 import Logging
 import Pipeline
 import Prometheus
@@ -59,7 +60,11 @@ public func buildApplication(
     var app = Application(
         router: router,
         server: .http1(configuration: .init(idleTimeout: .nanoseconds(Int64(settings.httpIdleTimeout.seconds * 1e9)))),
-        configuration: .init(address: .hostname(settings.httpHost, port: settings.httpPort), serverName: "repowatch"),
+        configuration: .init(
+            address: .hostname(settings.httpHost, port: settings.httpPort), serverName: "repowatch",
+            // Past the cap, connections wait in the kernel's backlog: slow or idle clients cannot take the
+            // process's file descriptors and memory without bound (with http.idle_timeout closing idle ones).
+            availableConnectionsDelegate: MaximumAvailableConnections(settings.httpMaxConnections)),
         services: [store, migrations] + services + cacheServices,
         logger: logger
     )

@@ -41,6 +41,8 @@ extension Settings {
     public static let keys: [Key] = [
         Key("http.host", .string, "127.0.0.1", "Address the HTTP API listens on."),
         Key("http.port", .integer(0...65535), "8080", "Port of the HTTP API (0 picks a free port)."),
+        Key("http.max_connections", .integer(8...1_000_000), "1024",
+            "Connections one process serves at once; further ones wait, unanswered, until one closes."),
         Key("http.idle_timeout", .duration(1...3600), "30s", "A connection that sends nothing for this long (no request, or a request left half-sent) is closed."),
         Key("data_dir", .string, "./data", "Folder for the SQLite database (and, later, clones)."),
         Key("database.url", env: ["DATABASE_URL"], .string, "", secret: true,

@@ -240,6 +240,7 @@ extension Settings {
             httpHost: host,
             httpPort: try integer("http.port"),
             httpIdleTimeout: try duration("http.idle_timeout"),
+            httpMaxConnections: try integer("http.max_connections"),
             dataDir: dataDir,
             databaseURL: databaseURL.isEmpty ? nil : databaseURL,
             logLevel: try string("log.level"),

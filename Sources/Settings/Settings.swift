@@ -13,6 +13,8 @@ public struct Settings: Sendable, Equatable {
     public var httpPort: Int
     /// Connections idle this long are closed (`http.idle_timeout`).
     public var httpIdleTimeout: Duration
+    /// Connections one process serves at once (`http.max_connections`); more wait in the listen backlog.
+    public var httpMaxConnections: Int
     public var dataDir: String
     /// `postgres://…`; nil means the embedded SQLite file under `dataDir`.
     public var databaseURL: String?

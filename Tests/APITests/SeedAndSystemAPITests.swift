@@ -98,16 +98,8 @@ struct ConnectionLimitTests {
     @Test func aHalfSentRequestIsClosedAfterTheIdleTimeout() async throws {
         try await APIHarness.with(.sqlite, environment: ["REPOWATCH_HTTP_IDLE_TIMEOUT": "1s"]) { api in
             let port = try #require(api.client.port)
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            let fd = try #require(LoopbackSocket.connect(port: port))
             defer { close(fd) }
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_addr.s_addr = inet_addr("127.0.0.1")
-            address.sin_port = UInt16(port).bigEndian
-            let connected = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
-            }
-            try #require(connected)
             // The request line and one header, never the blank line that ends the headers.
             let partial = "GET /health/live HTTP/1.1\r\nHost: 127.0.0.1\r\n"
             _ = partial.withCString { send(fd, $0, strlen($0), 0) }
