@@ -209,13 +209,19 @@ enum DiskUsage {
             guard let dir = opendir(path) else { return total }
             defer { closedir(dir) }
             while let entry = readdir(dir) {
-                let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                    String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
-                }
+                let name = name(of: entry)
                 if name == "." || name == ".." { continue }
                 total += allocatedBytes(under: path + "/" + name)
             }
         }
         return total
+    }
+
+    /// The name of a directory entry, read up to its NUL and no further: an entry is only `d_reclen` bytes long,
+    /// so copying the 256-byte `d_name` tuple (as this did before) reads past a short entry and, for the last
+    /// entries of `readdir`'s buffer, past the end of glibc's allocation (undefined behaviour, can fault).
+    static func name(of entry: UnsafeMutablePointer<dirent>) -> String {
+        let offset = MemoryLayout<dirent>.offset(of: \.d_name)!
+        return String(cString: UnsafeRawPointer(entry).advanced(by: offset).assumingMemoryBound(to: CChar.self))
     }
 }

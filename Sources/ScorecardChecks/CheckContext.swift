@@ -160,9 +160,7 @@ private struct Walker {
         guard let dir = opendir(absolute) else { return }
         var names: [String] = []
         while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
-            }
+            let name = direntName(entry)
             if name == "." || name == ".." { continue }
             names.append(name)
         }
@@ -190,4 +188,15 @@ private struct Walker {
             }
         }
     }
+}
+
+/// The name of a directory entry, read up to its NUL and no further.
+///
+/// `d_name` is imported as a 256-byte tuple, but an entry in the buffer `readdir` returns is only `d_reclen` bytes
+/// long (8-byte aligned, just past the name's NUL). Copying the tuple, as `withUnsafeBytes(of: entry.pointee.d_name)`
+/// does, reads up to 255 bytes past a short entry; for the last entries of the buffer that is past the end of
+/// glibc's allocation, which is undefined behaviour and can fault. `strlen` stops at the NUL, inside the entry.
+func direntName(_ entry: UnsafeMutablePointer<dirent>) -> String {
+    let offset = MemoryLayout<dirent>.offset(of: \.d_name)!
+    return String(cString: UnsafeRawPointer(entry).advanced(by: offset).assumingMemoryBound(to: CChar.self))
 }

@@ -86,6 +86,26 @@ private let sampleTree: [String: String] = [
         #expect(throws: CheckContextError.self) { try CheckContext(root: link) }
     }
 
+    /// A folder of entries of every name length up to the longest Linux allows (255 bytes), enough of them to fill
+    /// several of `readdir`'s buffers: each name is read whole and only up to its NUL (the walk once copied the
+    /// 256-byte `d_name` field, reading past the end of short entries).
+    @Test func walkReadsEveryNameLengthExactly() throws {
+        let fixture = try Fixture()
+        var expected: Set<String> = []
+        for index in 0..<600 {
+            let length = 1 + index % 255
+            let stem = "n\(index)-"
+            let name = stem + String(repeating: "é", count: max(0, length - stem.utf8.count) / 2)
+                + String(repeating: "x", count: max(0, length - stem.utf8.count) % 2)
+            expected.insert("many/" + name)
+            try fixture.write("many/" + name, Data("\(index)\n".utf8))
+        }
+        let context = try fixture.context()
+        #expect(Set(context.files.map(\.path)) == expected)
+        #expect(context.files.map(\.name).allSatisfy { $0.utf8.count <= 255 })
+        #expect(context.files.contains { $0.name.utf8.count == 255 })
+    }
+
     @Test func readsAreCapped() throws {
         let fixture = try Fixture()
         try fixture.write("big.txt", Data(repeating: 0x41, count: 3 << 20))
