@@ -9,23 +9,33 @@ import Darwin
 /// A regular file of the clone, found by the walk.
 public struct RepoFile: Sendable, Equatable {
     /// Path relative to the clone's root, `/`-separated, no leading `./`.
-    public var path: String
+    public let path: String
     /// Size in bytes.
-    public var size: Int64
+    public let size: Int64
     /// True when any execute bit is set.
-    public var isExecutable: Bool
-
-    /// The last path component.
-    public var name: String { path.split(separator: "/").last.map(String.init) ?? path }
+    public let isExecutable: Bool
+    /// The last path component. Stored, not derived on each use: checks ask for it of every file.
+    public let name: String
     /// The extension after the last dot of the name, lower-cased, without the dot ("" when none).
-    public var fileExtension: String {
-        let name = self.name
-        guard let dot = name.lastIndex(of: "."), dot != name.startIndex else { return "" }
-        return String(name[name.index(after: dot)...]).lowercased()
+    public let fileExtension: String
+
+    /// A file at `path` (relative, `/`-separated).
+    public init(path: String, size: Int64, isExecutable: Bool) {
+        self.path = path
+        self.size = size
+        self.isExecutable = isExecutable
+        let name = path.split(separator: "/").last.map(String.init) ?? path
+        self.name = name
+        if let dot = name.lastIndex(of: "."), dot != name.startIndex {
+            fileExtension = String(name[name.index(after: dot)...]).lowercased()
+        } else {
+            fileExtension = ""
+        }
     }
 }
 
-/// A local clone as the checks see it: the list of its regular files and capped, symlink-safe reads.
+/// A local clone as the checks see it: its regular files, walked once and indexed once (``index``), and capped,
+/// symlink-safe reads.
 ///
 /// A clone is untrusted: the walk never follows a symbolic link (a link is neither listed nor read, whether it
 /// points to a file such as `/etc/passwd` or to a folder), skips `.git`, and stops at `maxFiles` files and
@@ -34,8 +44,9 @@ public struct RepoFile: Sendable, Equatable {
 public final class CheckContext: Sendable {
     /// The clone's root folder.
     public let root: URL
-    /// Every regular file of the clone, sorted by path.
-    public let files: [RepoFile]
+    /// Every regular file of the clone, sorted by path, indexed: checks find files through it, never by scanning
+    /// (issue 10, finding 6).
+    public let index: FileIndex
     /// Symbolic links met during the walk (listed, never followed).
     public let skippedSymlinks: [String]
     /// True when the walk stopped at `maxFiles`.
@@ -66,29 +77,30 @@ public final class CheckContext: Sendable {
         self.osvDirectory = osvDirectory
         var walker = Walker(maxFiles: maxFiles, maxDepth: maxDepth)
         walker.walk(absolute: rootPath, relative: "", depth: 0)
-        self.files = walker.files.sorted { $0.path < $1.path }
+        self.index = FileIndex(walker.files.sorted { $0.path < $1.path })
         self.skippedSymlinks = walker.symlinks.sorted()
         self.truncated = walker.truncated
         // Workflows need reads, which need the fields above: parse them through a static helper.
-        self.workflows = CheckContext.parseWorkflows(
-            root: rootPath, files: self.files, maxFileBytes: maxFileBytes
-        )
+        self.workflows = CheckContext.parseWorkflows(root: rootPath, index: self.index, maxFileBytes: maxFileBytes)
     }
+
+    /// Every regular file of the clone, sorted by path (a check that must look at each one; counted as visiting all).
+    public var files: [RepoFile] { index.all }
 
     /// The file at `path` (relative), if the walk listed it.
     public func file(_ path: String) -> RepoFile? {
-        files.first { $0.path == path }
+        index.file(path)
     }
 
-    /// Files whose path matches `predicate`.
+    /// Files whose path matches `predicate` (visits every file).
     public func files(where predicate: (RepoFile) -> Bool) -> [RepoFile] {
-        files.filter(predicate)
+        index.all.filter(predicate)
     }
 
     /// At most `limit` (default `maxFileBytes`) bytes of the listed file at `path`; nil when it is not a listed
     /// regular file or cannot be opened without following a link.
     public func read(_ path: String, limit: Int? = nil) -> Data? {
-        guard files.contains(where: { $0.path == path }) else { return nil }
+        guard index.contains(path) else { return nil }
         return CheckContext.readCapped(root: root.path, relative: path, limit: min(limit ?? maxFileBytes, maxFileBytes))
     }
 
@@ -116,8 +128,8 @@ public final class CheckContext: Sendable {
         return data
     }
 
-    static func parseWorkflows(root: String, files: [RepoFile], maxFileBytes: Int) -> [WorkflowFile] {
-        files.filter(WorkflowFile.isWorkflowPath).map { file in
+    static func parseWorkflows(root: String, index: FileIndex, maxFileBytes: Int) -> [WorkflowFile] {
+        index.files(inLowercasedFolder: ".github/workflows").filter(WorkflowFile.isWorkflowPath).map { file in
             let data = readCapped(root: root, relative: file.path, limit: maxFileBytes) ?? Data()
             return WorkflowFile(path: file.path, text: String(decoding: data, as: UTF8.self))
         }

@@ -20,13 +20,16 @@ public struct DependencyUpdateToolCheck: Check {
         ], "scala-steward"),
     ]
 
+    /// Every path of ``tools``, to look up at once.
+    static let allPaths: Set<String> = Set(tools.flatMap(\.paths))
+
     /// A check with the official rules.
     public init() {}
 
     public func run(_ context: CheckContext) -> ScorecardReport.Check {
         var details = Details()
         var found = false
-        for file in context.files {
+        for file in context.index.files(lowercasedPaths: Self.allPaths) {
             let lower = file.path.lowercased()
             for entry in Self.tools where entry.paths.contains(lower) {
                 details.info("detected update tool: \(entry.tool)", at: Location(file.path))

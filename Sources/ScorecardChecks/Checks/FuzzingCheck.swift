@@ -55,13 +55,12 @@ public struct FuzzingCheck: Check {
     public func run(_ context: CheckContext) -> ScorecardReport.Check {
         var details = Details()
         var tools: [String] = []
-        if context.files.contains(where: { $0.path == ".clusterfuzzlite/Dockerfile" }) {
+        if context.index.contains(".clusterfuzzlite/Dockerfile") {
             tools.append("ClusterFuzzLite")
             details.info("ClusterFuzzLite integration found", at: Location(".clusterfuzzlite/Dockerfile"))
         }
         for spec in Self.specs {
-            let match = context.files.first { file in
-                guard spec.extensions.contains(file.fileExtension) else { return false }
+            let match = context.index.files(withExtensions: spec.extensions).first { file in
                 if let suffix = spec.suffix, !file.path.hasSuffix(suffix) { return false }
                 guard let text = context.text(file.path) else { return false }
                 return spec.pattern.matches(text)

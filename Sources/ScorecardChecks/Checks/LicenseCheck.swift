@@ -28,7 +28,7 @@ public struct LicenseCheck: Check {
     /// The license file the official CLI would pick: a matching top-level file, else the first file of a top-level
     /// `LICENSES/` (or `LICENSE/`) folder; nil when none.
     static func licenseFile(in context: CheckContext) -> (file: RepoFile, spdxFromName: String?)? {
-        for file in context.files where !file.path.contains("/") {
+        for file in context.index.files(inLowercasedFolder: "") {
             guard let groups = fileName.groups(file.name) else { continue }
             let ext = (groups[4] ?? "").lowercased()
             var spdx = groups[1] ?? groups[3]
@@ -47,13 +47,9 @@ public struct LicenseCheck: Check {
             }
             return (file, spdx)
         }
-        for file in context.files {
-            let parts = file.path.split(separator: "/")
-            guard parts.count == 2, ["licenses", "license"].contains(parts[0].lowercased()) else { continue }
-            let base = (String(parts[1]) as NSString).deletingPathExtension
-            return (file, base)
-        }
-        return nil
+        let folder = context.index.files(inLowercasedFolder: "licenses") + context.index.files(inLowercasedFolder: "license")
+        guard let file = folder.min(by: { $0.path < $1.path }) else { return nil }
+        return (file, (file.name as NSString).deletingPathExtension)
     }
 
     public func run(_ context: CheckContext) -> ScorecardReport.Check {

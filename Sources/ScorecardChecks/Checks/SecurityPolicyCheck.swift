@@ -24,7 +24,7 @@ public struct SecurityPolicyCheck: Check {
 
     public func run(_ context: CheckContext) -> ScorecardReport.Check {
         var details = Details()
-        let policy = context.files.first { file in Self.policyPaths.contains(file.path.lowercased()) }
+        let policy = context.index.files(lowercasedPaths: Self.policyPaths).first
         guard let policy, let data = context.read(policy.path) else {
             details.warn("no security policy file detected")
             details.warn("no security file to analyze")

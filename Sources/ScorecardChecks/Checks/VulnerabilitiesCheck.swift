@@ -47,9 +47,12 @@ public struct VulnerabilitiesCheck: Check {
         return result(max(0, 10 - ids.count), "\(ids.count) existing vulnerabilities detected", details)
     }
 
+    /// The lockfiles read, by file name.
+    static let lockfileNames = ["Package.resolved", "package-lock.json", "go.sum", "Cargo.lock"]
+
     static func lockedPackages(_ context: CheckContext) -> Set<Package> {
         var packages: Set<Package> = []
-        for file in context.files {
+        for file in lockfileNames.flatMap({ context.index.files(named: $0) }) {
             switch file.name {
             case "Package.resolved":
                 guard let data = context.read(file.path),
@@ -132,7 +135,7 @@ struct OSVRecord: Decodable {
     static func load(from folder: URL) throws -> [OSVRecord] {
         let context = try CheckContext(root: folder, maxFiles: 1_000_000)
         let decoder = JSONDecoder()
-        return context.files.filter { $0.fileExtension == "json" }.compactMap { file in
+        return context.index.files(withExtensions: ["json"]).compactMap { file in
             context.read(file.path).flatMap { try? decoder.decode(OSVRecord.self, from: $0) }
         }
     }
