@@ -25,6 +25,8 @@ struct ChildOutput: Sendable {
         case timedOut
         /// Killed, with its process group, when standard output passed the cap.
         case outputTooLarge
+        /// Killed, with its process group, when its CPU time passed the limit.
+        case cpuLimitExceeded
     }
 
     var verdict: Verdict
@@ -43,6 +45,12 @@ struct ChildOutput: Sendable {
 /// output; on either limit the whole group is killed with SIGKILL. The approach of GitTransport's `GitProcess`
 /// (which this target cannot import), with one difference: the deadline watches the child until it has exited,
 /// not only until its pipes close, so a child that closes its output and keeps running is killed too.
+///
+/// A CPU-time limit can be set as well: a watchdog reads the child's CPU time from `/proc/<pid>/stat` (user plus
+/// system time, its own and that of the children it has waited for) and kills the group once it passes the limit.
+/// A wall-clock limit alone lets one busy run hold a core for all of it (issue 10, finding 6); the CPU limit ends
+/// a run that computes without end sooner, and one that mostly waits (the official CLI on the network) is not
+/// charged for waiting. Linux only: where `/proc` is missing, only the deadline applies.
 struct ChildProcess: Sendable {
     /// Raw standard error kept: twice what is shown, so that scrubbing can see whole secrets near the end.
     static let stderrKeptBytes = 8192
@@ -51,7 +59,9 @@ struct ChildProcess: Sendable {
     var environment: [String: String]
     var workingDirectory: URL
 
-    func run(_ arguments: [String], deadline: ContinuousClock.Instant, maxStdoutBytes: Int) async throws -> ChildOutput {
+    func run(
+        _ arguments: [String], deadline: ContinuousClock.Instant, maxStdoutBytes: Int, cpuLimit: Duration? = nil
+    ) async throws -> ChildOutput {
         var options = PlatformOptions()
         // setsid(): a new session and process group led by the child, with no controlling terminal, so
         // nothing can prompt and `kill(-pid)` reaches everything it starts (that does not leave the group itself).
@@ -92,10 +102,10 @@ struct ChildProcess: Sendable {
                         throw error
                     }
                 }
-                // The child has exited and been reaped: the watchdog must not signal its (now free) pid.
-                let timedOut = watch.finished()
+                // The child has exited and been reaped: the watchdogs must not signal its (now free) pid.
+                let killedFor = watch.finished()
                 let read = result.closureResult
-                let verdict: ChildOutput.Verdict = timedOut ? .timedOut : (read.overCap ? .outputTooLarge : .completed)
+                let verdict = killedFor ?? (read.overCap ? .outputTooLarge : .completed)
                 // Anything of the group that outlived the child goes now, whatever the outcome (Subprocess stops
                 // reading when the child exits, so a background process still holding the pipes does not delay
                 // this). The group id cannot have been reused while any member lives; with none left this is ESRCH.
@@ -111,8 +121,22 @@ struct ChildProcess: Sendable {
             }
             group.addTask {
                 // Sleeps until the deadline, or until cancelled when the child is done.
-                if (try? await Task.sleep(until: deadline, clock: .continuous)) != nil { watch.expire() }
+                if (try? await Task.sleep(until: deadline, clock: .continuous)) != nil { watch.limitPassed(.timedOut) }
                 return nil
+            }
+            if let cpuLimit {
+                group.addTask {
+                    // Polls until the limit passes, or until cancelled when the child is done.
+                    let interval = min(.seconds(1), max(.milliseconds(50), cpuLimit / 20))
+                    while (try? await Task.sleep(for: interval)) != nil {
+                        guard let pid = watch.runningPID, let used = Self.cpuTime(of: pid) else { continue }
+                        if used > cpuLimit {
+                            watch.limitPassed(.cpuLimitExceeded)
+                            return nil
+                        }
+                    }
+                    return nil
+                }
             }
             var output: ChildOutput?
             while let part = try await group.next() {
@@ -135,41 +159,61 @@ struct ChildProcess: Sendable {
         var pid: pid_t
     }
 
-    /// The child's pid for the watchdog, and whether the deadline passed, under one lock.
+    /// The child's pid for the watchdogs, and which limit (the deadline, the CPU time) killed it, under one lock.
     private final class Watch: Sendable {
         private struct State {
             var pid: pid_t?
-            var expired = false
+            var killedFor: ChildOutput.Verdict?
             var finished = false
         }
 
         private let state = Mutex(State())
 
-        /// The child started; killed at once if the deadline already passed.
+        /// The child started; killed at once if a limit already passed.
         func started(_ pid: pid_t) {
-            let expired = state.withLock { state in
+            let killed = state.withLock { state in
                 state.pid = pid
-                return state.expired
+                return state.killedFor != nil
             }
-            if expired { kill(-pid, SIGKILL) }
+            if killed { kill(-pid, SIGKILL) }
         }
 
-        /// The deadline passed: kill the group unless the child is already done.
-        func expire() {
+        /// The child's pid while it runs: nil before it started and once it has been reaped.
+        var runningPID: pid_t? {
+            state.withLock { $0.finished ? nil : $0.pid }
+        }
+
+        /// A limit passed: kill the group unless the child is already done. The first limit to pass is the verdict.
+        func limitPassed(_ verdict: ChildOutput.Verdict) {
             state.withLock { state in
-                guard !state.finished else { return }
-                state.expired = true
+                guard !state.finished, state.killedFor == nil else { return }
+                state.killedFor = verdict
                 if let pid = state.pid { kill(-pid, SIGKILL) }
             }
         }
 
-        /// The child is reaped; returns whether the deadline had passed before.
-        func finished() -> Bool {
+        /// The child is reaped; returns the limit that killed it, if one did.
+        func finished() -> ChildOutput.Verdict? {
             state.withLock { state in
                 state.finished = true
-                return state.expired
+                return state.killedFor
             }
         }
+    }
+
+    /// CPU time used by process `pid` and by the children it has waited for: utime + stime + cutime + cstime of
+    /// `/proc/<pid>/stat`. Nil when that cannot be read, or when `pid` no longer leads its process group (it was
+    /// reaped and the number reused: the child always leads its own group, see `createSession`).
+    static func cpuTime(of pid: pid_t) -> Duration? {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let close = text.lastIndex(of: ")")
+        else { return nil }
+        // After "pid (comm)": state, ppid, pgrp, …; utime, stime, cutime, cstime are fields 14–17 of the file.
+        let fields = text[text.index(after: close)...].split(separator: " ")
+        guard fields.count > 14, pid_t(fields[2]) == pid else { return nil }
+        let ticks = [11, 12, 13, 14].compactMap { Int64(fields[$0]) }.reduce(0, +)
+        let perSecond = max(Int64(sysconf(Int32(_SC_CLK_TCK))), 1)
+        return .milliseconds(ticks * 1000 / perSecond)
     }
 
     private enum Part: Sendable {

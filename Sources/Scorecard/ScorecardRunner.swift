@@ -33,6 +33,8 @@ public struct ScorecardFailure: Error, Sendable, Equatable, CustomStringConverti
         case failed
         /// The command does not exist or is not executable.
         case notFound = "not_found"
+        /// The clone's tree has more files than ``ScorecardRunner/maxFiles``: the command was not started.
+        case tooLarge = "too_large"
     }
 
     /// The classified reason.
@@ -44,7 +46,7 @@ public struct ScorecardFailure: Error, Sendable, Equatable, CustomStringConverti
     /// the configuration).
     public var isPermanent: Bool
 
-    /// `timed_out`, `no_output`, `skipped`, `malformed_output`, `output_too_large`, `failed` or `not_found`.
+    /// `timed_out`, `no_output`, `skipped`, `malformed_output`, `output_too_large`, `failed`, `not_found` or `too_large`.
     public var reason: String { kind.rawValue }
 
     /// A failure; `message` must already be scrubbed.
@@ -94,8 +96,10 @@ public struct ScorecardRun: Sendable, Equatable {
 ///
 /// The child runs in a session and process group of its own (no controlling terminal), in an empty private
 /// `HOME` that is also its working directory, with a clean environment: `PATH` (the service's), `HOME`, and
-/// ``environment`` — nothing else of the service's environment. Past ``timeout`` or ``maxOutputBytes`` of
-/// standard output the whole group is killed with SIGKILL. The values of ``environment`` are treated as secrets:
+/// ``environment`` — nothing else of the service's environment. Past ``timeout``, ``cpuLimit`` of CPU time or
+/// ``maxOutputBytes`` of standard output the whole group is killed with SIGKILL. A clone whose tree has more than
+/// ``maxFiles`` files is refused before anything starts (issue 10, finding 6: one 200 000-file commit held an
+/// analysis slot for half an hour). The values of ``environment`` are treated as secrets:
 /// they reach the child through its environment only, never its arguments, and are replaced by `***` in
 /// ``ScorecardRun/stderrTail``, in every ``ScorecardFailure/message`` and in logs (which name variables, never
 /// values).
@@ -111,9 +115,10 @@ public struct ScorecardRun: Sendable, Equatable {
 /// | exit 0, nothing on stdout, no such line | `no_output`, retryable |
 /// | exit 0 or 1, stdout not a JSON result | `malformed_output`, retryable |
 /// | any other exit status, or killed by a signal | `failed`, retryable |
-/// | still running at ``timeout`` | `timed_out`, retryable (the group is killed) |
+/// | still running at ``timeout``, or past ``cpuLimit`` of CPU time | `timed_out`, retryable (the group is killed) |
 /// | more than ``maxOutputBytes`` on stdout | `output_too_large`, permanent (the group is killed) |
 /// | the command is missing or not executable | `not_found`, permanent |
+/// | the arguments name `{clone}` and its tree has more than ``maxFiles`` files | `too_large`, permanent (not started) |
 /// | a repository name that is not `host/owner/name`, an invalid variable name | `failed`, permanent |
 ///
 /// Exit 1 without output is retryable on purpose: it is what bad flags do, and retrying the same configuration
@@ -134,6 +139,11 @@ public struct ScorecardRunner: Sendable {
     public let timeout: Duration
     /// Largest standard output accepted, in bytes.
     public let maxOutputBytes: Int
+    /// Most files a clone's tree may have (regular files, `.git` and symbolic links not counted) for a command that
+    /// reads the clone (arguments naming `{clone}`); nil: no cap.
+    public let maxFiles: Int?
+    /// CPU time one run may use (the command's process and the children it waited for); nil: no limit.
+    public let cpuLimit: Duration?
     let logger: Logger
     private let versionCache: VersionCache
 
@@ -149,6 +159,8 @@ public struct ScorecardRunner: Sendable {
     ///   - environment: variables for the child (secrets: never logged, never in argv, scrubbed from output).
     ///   - timeout: wall-clock limit of one run; default 10 minutes.
     ///   - maxOutputBytes: cap on standard output; default 16 MiB.
+    ///   - maxFiles: most files a clone's tree may have; nil (default): no cap.
+    ///   - cpuLimit: CPU time one run may use; nil (default): no limit besides `timeout`.
     ///   - logger: one line per run (command, repository, outcome, timing); variable names only, never values.
     public init(
         command: String,
@@ -156,6 +168,8 @@ public struct ScorecardRunner: Sendable {
         environment: [String: String] = [:],
         timeout: Duration = .seconds(600),
         maxOutputBytes: Int = 16 << 20,
+        maxFiles: Int? = nil,
+        cpuLimit: Duration? = nil,
         logger: Logger = Logger(label: "repowatch.scorecard")
     ) {
         self.command = command
@@ -163,6 +177,8 @@ public struct ScorecardRunner: Sendable {
         self.environment = environment
         self.timeout = timeout
         self.maxOutputBytes = max(0, maxOutputBytes)
+        self.maxFiles = maxFiles.map { max(0, $0) }
+        self.cpuLimit = cpuLimit
         self.logger = logger
         self.versionCache = VersionCache()
     }
@@ -218,10 +234,20 @@ public struct ScorecardRunner: Sendable {
             guard FileManager.default.fileExists(atPath: clone.path, isDirectory: &isDirectory), isDirectory.boolValue else {
                 throw ScorecardFailure(.failed, scrubber.scrub("the clone folder \(clone.path) does not exist"), isPermanent: false)
             }
+            if let maxFiles {
+                // Counted before a process is spent: the count stops one file past the cap, so a huge tree costs
+                // little more than a tree at the cap.
+                let count = FileCount.regularFiles(under: clone.path, limit: maxFiles)
+                if count > maxFiles {
+                    throw ScorecardFailure(
+                        .tooLarge, "the tree has more than \(maxFiles) files (scorecard.max_files); not scored", isPermanent: true)
+                }
+            }
         }
         let rendered = arguments.map { Self.render($0, values: ["{clone}": clone.path, "{repo}": repo]) }
         let started = ContinuousClock.now
-        let output = try await spawn(rendered, deadline: started + timeout, maxStdoutBytes: maxOutputBytes, scrubber: scrubber)
+        let output = try await spawn(
+            rendered, deadline: started + timeout, maxStdoutBytes: maxOutputBytes, cpuLimit: cpuLimit, scrubber: scrubber)
         let duration = ContinuousClock.now - started
         let stderrTail = scrubber.scrubbedTail(output.stderrTail, truncated: output.stderrTruncated, limit: Self.stderrTailBytes)
         logger.debug("scorecard process ended", metadata: [
@@ -230,7 +256,7 @@ public struct ScorecardRunner: Sendable {
             "scorecard.stdout_bytes": "\(output.stdout.count)",
         ])
         return try Self.classify(
-            output, stderrTail: stderrTail, duration: duration, version: version, timeout: timeout,
+            output, stderrTail: stderrTail, duration: duration, version: version, timeout: timeout, cpuLimit: cpuLimit,
             maxOutputBytes: maxOutputBytes, scrubber: scrubber)
     }
 
@@ -264,7 +290,7 @@ public struct ScorecardRunner: Sendable {
     /// Maps how the child ended to a run or a failure (the table in the type's documentation).
     static func classify(
         _ output: ChildOutput, stderrTail: String, duration: Duration, version: String?, timeout: Duration,
-        maxOutputBytes: Int, scrubber: SecretScrubber
+        cpuLimit: Duration? = nil, maxOutputBytes: Int, scrubber: SecretScrubber
     ) throws(ScorecardFailure) -> ScorecardRun {
         func fail(_ kind: ScorecardFailure.Kind, _ message: String, permanent: Bool = false) -> ScorecardFailure {
             ScorecardFailure(kind, scrubber.scrub(message), isPermanent: permanent)
@@ -276,6 +302,10 @@ public struct ScorecardRunner: Sendable {
         switch output.verdict {
         case .timedOut:
             throw fail(.timedOut, withStderr("no result after \(timeout); the process group was killed"))
+        case .cpuLimitExceeded:
+            let limit = cpuLimit.map { "\($0)" } ?? "the limit"
+            throw fail(
+                .timedOut, withStderr("used more than \(limit) of CPU time (scorecard.cpu_limit); the process group was killed"))
         case .outputTooLarge:
             throw fail(
                 .outputTooLarge, "standard output passed \(maxOutputBytes) bytes; the process group was killed",
@@ -416,7 +446,8 @@ public struct ScorecardRunner: Sendable {
 
     /// Resolves the command, prepares the private `HOME` and runs the child once.
     private func spawn(
-        _ arguments: [String], deadline: ContinuousClock.Instant, maxStdoutBytes: Int, scrubber: SecretScrubber
+        _ arguments: [String], deadline: ContinuousClock.Instant, maxStdoutBytes: Int, cpuLimit: Duration? = nil,
+        scrubber: SecretScrubber
     ) async throws -> ChildOutput {
         let home = FileManager.default.temporaryDirectory
             .appendingPathComponent("repowatch-scorecard-\(UUID().uuidString)", isDirectory: true)
@@ -446,7 +477,7 @@ public struct ScorecardRunner: Sendable {
         ])
         let process = ChildProcess(executable: executable, environment: childEnvironment, workingDirectory: home)
         do {
-            let output = try await process.run(arguments, deadline: deadline, maxStdoutBytes: maxStdoutBytes)
+            let output = try await process.run(arguments, deadline: deadline, maxStdoutBytes: maxStdoutBytes, cpuLimit: cpuLimit)
             // Cancelled: Subprocess killed the group, so the child "ended by a signal"; that is not its failure.
             if Task.isCancelled { throw CancellationError() }
             return output

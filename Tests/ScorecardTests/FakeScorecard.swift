@@ -39,11 +39,13 @@ struct FakeScorecard {
         arguments: [String] = ["--local={clone}", "--format=json", "--show-details"],
         environment: [String: String] = [:],
         timeout: Duration = .seconds(60),
-        maxOutputBytes: Int = 16 << 20
+        maxOutputBytes: Int = 16 << 20,
+        maxFiles: Int? = nil,
+        cpuLimit: Duration? = nil
     ) -> ScorecardRunner {
         ScorecardRunner(
             command: script.path, arguments: arguments, environment: environment, timeout: timeout,
-            maxOutputBytes: maxOutputBytes, logger: quietLogger)
+            maxOutputBytes: maxOutputBytes, maxFiles: maxFiles, cpuLimit: cpuLimit, logger: quietLogger)
     }
 
     func cleanUp() { try? FileManager.default.removeItem(at: root) }
