@@ -119,6 +119,7 @@ public struct ScorecardRun: Sendable, Equatable {
 /// | more than ``maxOutputBytes`` on stdout | `output_too_large`, permanent (the group is killed) |
 /// | the command is missing or not executable | `not_found`, permanent |
 /// | the arguments name `{clone}` and its tree has more than ``maxFiles`` files | `too_large`, permanent (not started) |
+/// | exit 3 with a `too_large:` line on stderr (the bundled command's `--max-files`) | `too_large`, permanent |
 /// | a repository name that is not `host/owner/name`, an invalid variable name | `failed`, permanent |
 ///
 /// Exit 1 without output is retryable on purpose: it is what bad flags do, and retrying the same configuration
@@ -129,8 +130,8 @@ public struct ScorecardRun: Sendable, Equatable {
 public struct ScorecardRunner: Sendable {
     /// The executable: a path, or a name looked up in `PATH` (the `PATH` the child gets).
     public let command: String
-    /// The arguments, templated: `{clone}` becomes the clone's folder, `{repo}` becomes `github.com/OWNER/NAME`.
-    /// E.g. `["--local={clone}", "--format=json", "--show-details"]` or
+    /// The arguments, templated: `{clone}` becomes the clone's folder, `{repo}` becomes `github.com/OWNER/NAME`,
+    /// `{max_files}` becomes ``maxFiles``. E.g. `["--local={clone}", "--format=json", "--show-details"]` or
     /// `["--repo={repo}", "--format=json", "--show-details"]`.
     public let arguments: [String]
     /// Variables given to the child, e.g. `GITHUB_AUTH_TOKEN`. Every value is treated as a secret.
@@ -140,12 +141,18 @@ public struct ScorecardRunner: Sendable {
     /// Largest standard output accepted, in bytes.
     public let maxOutputBytes: Int
     /// Most files a clone's tree may have (regular files, `.git` and symbolic links not counted) for a command that
-    /// reads the clone (arguments naming `{clone}`); nil: no cap.
+    /// reads the clone (arguments naming `{clone}`); nil: no cap. It replaces `{max_files}` in the arguments, so
+    /// the bundled command holds to it too (`--max-files={max_files}`); with no cap, an argument naming
+    /// `{max_files}` is left out.
     public let maxFiles: Int?
     /// CPU time one run may use (the command's process and the children it waited for); nil: no limit.
     public let cpuLimit: Duration?
     let logger: Logger
     private let versionCache: VersionCache
+
+    /// The bundled command's exit status when the tree has more files than its `--max-files` (it prints a
+    /// `too_large:` line on stderr and no result).
+    public static let tooLargeExitStatus: Int32 = 3
 
     /// The end of standard error kept in ``ScorecardRun/stderrTail`` and messages, in bytes.
     public static let stderrTailBytes = 4096
@@ -155,7 +162,7 @@ public struct ScorecardRunner: Sendable {
     /// Creates a runner.
     /// - Parameters:
     ///   - command: a path, or a name looked up in the child's `PATH`.
-    ///   - arguments: templated with `{clone}` and `{repo}`.
+    ///   - arguments: templated with `{clone}`, `{repo}` and `{max_files}`.
     ///   - environment: variables for the child (secrets: never logged, never in argv, scrubbed from output).
     ///   - timeout: wall-clock limit of one run; default 10 minutes.
     ///   - maxOutputBytes: cap on standard output; default 16 MiB.
@@ -244,7 +251,11 @@ public struct ScorecardRunner: Sendable {
                 }
             }
         }
-        let rendered = arguments.map { Self.render($0, values: ["{clone}": clone.path, "{repo}": repo]) }
+        let values = ["{clone}": clone.path, "{repo}": repo, "{max_files}": maxFiles.map(String.init) ?? ""]
+        let rendered = arguments.compactMap { argument -> String? in
+            if maxFiles == nil && argument.contains("{max_files}") { return nil }
+            return Self.render(argument, values: values)
+        }
         let started = ContinuousClock.now
         let output = try await spawn(
             rendered, deadline: started + timeout, maxStdoutBytes: maxOutputBytes, cpuLimit: cpuLimit, scrubber: scrubber)
@@ -322,6 +333,9 @@ public struct ScorecardRunner: Sendable {
         case .signaled(let signal):
             throw fail(.failed, withStderr("killed by signal \(signal)"))
         }
+        if code == tooLargeExitStatus, blank, let line = Self.line(startingWith: "too_large:", in: stderrTail) {
+            throw fail(.tooLarge, line, permanent: true)
+        }
         guard code == 0 || code == 1 else {
             throw fail(.failed, withStderr("exit status \(code)"))
         }
@@ -352,6 +366,14 @@ public struct ScorecardRunner: Sendable {
             duration: duration,
             commandVersion: version
         )
+    }
+
+    /// The text from `marker` to the end of the last line containing it.
+    static func line(startingWith marker: String, in stderr: String) -> String? {
+        for line in stderr.split(whereSeparator: \.isNewline).reversed() {
+            if let range = line.range(of: marker) { return String(line[range.upperBound...]).trimmingCharacters(in: .whitespaces) }
+        }
+        return nil
     }
 
     /// The last `Skipping …` line (v5.4.0+: `Skipping github.com/OWNER/NAME: why`), without log decorations

@@ -58,6 +58,9 @@ public final class CheckContext: Sendable {
     /// The GitHub Actions workflows of `.github/workflows`, parsed once.
     public let workflows: [WorkflowFile]
 
+    /// The walk's cap on files when none is given: past it the walk stops and ``truncated`` is set.
+    public static let defaultMaxFiles = 200_000
+
     /// Walks `root` (which must be a folder, not a link to one).
     /// - Parameters:
     ///   - maxFileBytes: cap on bytes read per file (1 MiB by default).
@@ -65,7 +68,7 @@ public final class CheckContext: Sendable {
     ///   - maxDepth: cap on folder depth.
     ///   - osvDirectory: a local folder of OSV records, if any.
     public init(
-        root: URL, maxFileBytes: Int = 1 << 20, maxFiles: Int = 200_000, maxDepth: Int = 48,
+        root: URL, maxFileBytes: Int = 1 << 20, maxFiles: Int = CheckContext.defaultMaxFiles, maxDepth: Int = 48,
         osvDirectory: URL? = nil
     ) throws {
         let rootPath = root.standardizedFileURL.path

@@ -11,7 +11,8 @@ import Darwin
 
 /// `repowatch-scorecard`: OpenSSF Scorecard's local mode, offline: the 11 file-based checks on a clone, printed as
 /// the official CLI prints them (JSON v2 on one line, or a table). stdout holds only the result; messages go to
-/// stderr. Exit 0, or 1 when a check errored (score -1, reason `internal error:…`) or the flags are wrong.
+/// stderr. Exit 0, or 1 when a check errored (score -1, reason `internal error:…`) or the flags are wrong, or 3 when
+/// the tree has more files than `--max-files` (nothing scored).
 struct RepowatchScorecard: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "repowatch-scorecard",
@@ -39,6 +40,11 @@ struct Score: ParsableCommand {
     @Option(name: .customLong("checks"), help: "Comma-separated check names to run (default: all 11).")
     var checks: String?
 
+    @Option(
+        name: .customLong("max-files"),
+        help: "Refuse a tree with more than N files (exit \(ScorecardRunner.tooLargeExitStatus)) instead of scoring it.")
+    var maxFiles: Int?
+
     @Option(name: .customLong("osv-dir"), help: "Folder of OSV JSON records for Vulnerabilities (or \(ScorecardRun.osvEnvironmentVariable)).")
     var osvDir: String?
 
@@ -53,6 +59,7 @@ struct Score: ParsableCommand {
         }
         guard let local, !local.isEmpty else { throw fail("--local=DIR is required") }
         guard format == "json" || format == "default" else { throw fail("unknown --format \(format): json or default") }
+        if let maxFiles, maxFiles < 0 { throw fail("--max-files must be 0 or more") }
         var selected = Checks.all
         if let checks {
             selected = []
@@ -69,10 +76,18 @@ struct Score: ParsableCommand {
         do {
             context = try CheckContext(
                 root: URL(fileURLWithPath: local),
+                maxFiles: maxFiles ?? CheckContext.defaultMaxFiles,
                 osvDirectory: osvPath.flatMap { $0.isEmpty ? nil : URL(fileURLWithPath: $0) }
             )
         } catch {
             throw fail("\(error)")
+        }
+        // The walk stopped one file past the cap: the whole tree is refused rather than part of it scored
+        // (issue 10, finding 6). The `too_large:` prefix is what ScorecardRunner reads.
+        if let maxFiles, context.truncated {
+            FileHandle.standardError.write(Data(
+                "Error: too_large: the tree has more than \(maxFiles) files (--max-files=\(maxFiles)); not scored\n".utf8))
+            throw ExitCode(ScorecardRunner.tooLargeExitStatus)
         }
         if !context.skippedSymlinks.isEmpty {
             FileHandle.standardError.write(Data("not following \(context.skippedSymlinks.count) symbolic link(s)\n".utf8))

@@ -181,6 +181,31 @@ private let sampleTree: [String: String] = [
         #expect(String(decoding: table.stdout, as: UTF8.self).contains("Aggregate score:"))
     }
 
+    /// Issue 10, finding 6: `--max-files=N` refuses a tree of more than N files as a whole (exit 3, a `too_large:`
+    /// line, no result) instead of scoring part of it; the runner reads that as `too_large`, permanent.
+    @Test func maxFilesRefusesALargerTree() async throws {
+        let fixture = try Fixture(sampleTree)  // 4 files
+        try fixture.write("src/one.txt", Data("1\n".utf8))
+        let atCap = try runCommand(["--local=\(fixture.root.path)", "--format=json", "--max-files=5"])
+        #expect(atCap.status == 0)
+        #expect((try? JSONDecoder().decode(ScorecardReport.self, from: atCap.stdout)) != nil)
+        try fixture.write("src/two.txt", Data("2\n".utf8))
+        let over = try runCommand(["--local=\(fixture.root.path)", "--format=json", "--max-files=5"])
+        #expect(over.status == ScorecardRunner.tooLargeExitStatus)
+        #expect(over.stdout.isEmpty)
+        #expect(over.stderr.contains("too_large: the tree has more than 5 files"), "\(over.stderr)")
+        #expect(try runCommand(["--local=\(fixture.root.path)", "--max-files=-1"]).status == 1)
+
+        guard let command = binary() else { return }
+        let runner = ScorecardRunner(command: command.path, arguments: ["--local={clone}", "--format=json", "--max-files=5"])
+        do {
+            _ = try await runner.run(clone: fixture.root, repository: "github.com/x/y")
+            Issue.record("a tree over --max-files was scored")
+        } catch let failure as ScorecardFailure {
+            #expect(failure.reason == "too_large" && failure.isPermanent, "\(failure)")
+        }
+    }
+
     @Test func everyBundledCheckHasItsOfficialRisk() {
         for check in Checks.all { #expect(check.risk != nil, "\(check.name)") }
         #expect(Checks.all.count == 11)

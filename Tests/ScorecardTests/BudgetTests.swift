@@ -90,4 +90,30 @@ struct BudgetTests {
         let run = try await fake.runner(timeout: .seconds(120), cpuLimit: .seconds(1)).run(clone: fake.clone, repository: "github.com/x/y")
         #expect(run.exitCode == 0)
     }
+
+    @Test("{max_files} becomes the cap; with no cap, an argument naming it is left out")
+    func maxFilesIsPassedToTheCommand() async throws {
+        let fake = try FakeScorecard(RunnerTests.printing(try Fixture.ossf.url, before: "printf '%s\\n' \"$@\" > @ARGS@"))
+        defer { fake.cleanUp() }
+        let arguments = ["--local={clone}", "--format=json", "--max-files={max_files}"]
+        _ = try await fake.runner(arguments: arguments, maxFiles: 250_000).run(clone: fake.clone, repository: "github.com/x/y")
+        #expect(try String(contentsOf: fake.argsFile, encoding: .utf8) == "--local=\(fake.clone.path)\n--format=json\n--max-files=250000\n")
+        _ = try await fake.runner(arguments: arguments).run(clone: fake.clone, repository: "github.com/x/y")
+        #expect(try String(contentsOf: fake.argsFile, encoding: .utf8) == "--local=\(fake.clone.path)\n--format=json\n")
+    }
+
+    @Test("the command's own refusal (exit 3, a too_large: line) is too_large, permanent")
+    func theCommandsRefusalIsTooLarge() async throws {
+        let fake = try FakeScorecard("echo 'Error: too_large: the tree has more than 5 files (--max-files=5); not scored' >&2; exit 3")
+        defer { fake.cleanUp() }
+        let refused = await failure { try await fake.runner().run(clone: fake.clone, repository: "github.com/x/y") }
+        #expect(refused?.reason == "too_large")
+        #expect(refused?.isPermanent == true)
+        #expect(refused?.message == "the tree has more than 5 files (--max-files=5); not scored")
+        // Exit 3 without that line is any other failure.
+        let other = try FakeScorecard("echo 'Error: something else' >&2; exit 3")
+        defer { other.cleanUp() }
+        let otherFailure = await failure { try await other.runner().run(clone: other.clone, repository: "github.com/x/y") }
+        #expect(otherFailure?.reason == "failed" && otherFailure?.isPermanent == false)
+    }
 }
