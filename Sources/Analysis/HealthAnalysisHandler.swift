@@ -81,7 +81,15 @@ public struct HealthAnalysisHandler: JobHandler {
                 return try await runner.run(clone: directory, repository: name)
             }
         } catch let failure as ScorecardFailure {
-            throw PipelineFailure(reason: failure.reason, message: failure.message).thrown(permanent: failure.isPermanent)
+            let pipelineFailure = PipelineFailure(reason: failure.reason, message: failure.message)
+            // A repeated timeout is permanent (PipelineJobs.HealthAnalysis.permanentOnRepeat): the job's own record
+            // says how its previous attempt ended.
+            var previousErrors: [JobError] = []
+            if !failure.isPermanent, PipelineJobs.HealthAnalysis.permanentOnRepeat.contains(failure.reason) {
+                previousErrors = try await context.queue.job(id: context.job.id)?.errors ?? []
+            }
+            throw PipelineJobs.HealthAnalysis.thrown(
+                pipelineFailure, permanent: failure.isPermanent, attempt: context.job.attempt, previousErrors: previousErrors)
         }
     }
 

@@ -132,6 +132,36 @@ extension StageJob {
     }
 }
 
+extension PipelineJobs.HealthAnalysis {
+    /// Reasons that end the analysis for good when the job's previous attempt ended with the same one.
+    ///
+    /// Issue 10, finding 6: a repository whose Scorecard run hits the wall-clock or CPU limit once may have met a
+    /// loaded host, so it is retried; a second time in a row it is the repository, and every further attempt
+    /// would hold one of the few analysis slots for the whole limit again (three attempts of ten minutes: half
+    /// an hour) to fail the same way. It fails with the reason; `POST …/retry` starts it again.
+    public static let permanentOnRepeat: Set<String> = ["timed_out"]
+
+    /// What the handler throws for `failure` on `attempt`, given the errors the job recorded for its earlier
+    /// attempts (``JobRecord/errors``): permanent when `permanent` says so, or when the reason is one of
+    /// ``permanentOnRepeat`` and the attempt just before this one failed with the same reason; else retried.
+    /// - Parameters:
+    ///   - failure: why this attempt failed.
+    ///   - permanent: true when retrying cannot help whatever the history (`not_found`, `too_large`).
+    ///   - attempt: this attempt's number (``ClaimedJob/attempt``).
+    ///   - previousErrors: the job's recorded errors, one per failed attempt.
+    public static func thrown(
+        _ failure: PipelineFailure, permanent: Bool, attempt: Int, previousErrors: [JobError]
+    ) -> any Error {
+        if permanent { return failure.thrown(permanent: true) }
+        guard permanentOnRepeat.contains(failure.reason), let previous = previousErrors.last, previous.attempt == attempt - 1,
+            PipelineFailure.parse(previous.error).reason == failure.reason
+        else { return failure }
+        let repeated = PipelineFailure(
+            reason: failure.reason, message: failure.message + " (the second attempt in a row to end so: not retried)")
+        return repeated.thrown(permanent: true)
+    }
+}
+
 extension PipelineJobs.RepositoryCleanup {
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)

@@ -120,6 +120,49 @@ struct AnalysisTests {
         }
     }
 
+    /// Issue 10, finding 6: with three attempts allowed, a Scorecard run that times out twice in a row ends the
+    /// analysis at the second (the handler reads the job's recorded errors): the entry is `failed` with
+    /// `timed_out`, and no third attempt holds an analysis slot for the whole limit again.
+    @Test(arguments: Engine.allCases)
+    func aSecondTimeoutInARowIsNotRetried(engine: Engine) async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("fake-scorecard-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        var options = try Self.options(scratch: folder)
+        options.maxAttempts = 3
+        try await IngestionHarness.with(engine, options) { h in
+            _ = try await h.serve("hanging", commits: 20, span: h.now.addingTimeInterval(-50 * 86_400)...h.now.addingTimeInterval(-60))
+            let (id, _) = try await h.add("hanging")
+            #expect(try await h.runWorkers { try await h.work(id)?.repository.state.status == .failed }, "\(h.logs.text.suffix(3000))")
+            let work = try #require(try await h.work(id))
+            #expect(work.failureReason == "timed_out")
+            #expect(work.repository.state.lastError?.contains("not retried") == true, "\(work.repository.state.lastError ?? "")")
+            let jobs = try await h.queue.list(state: .discarded, kind: PipelineJobs.HealthAnalysis.kind, limit: 10)
+            #expect(jobs.count == 1 && jobs.first?.attempt == 2 && jobs.first?.errors.count == 2, "\(jobs.map(\.errors))")
+        }
+    }
+
+    /// Issue 10, finding 6: a clone with more files than `scorecard.max_files` is refused before Scorecard starts,
+    /// as `too_large`, at the first attempt (permanent: retrying cannot shrink the tree).
+    @Test(arguments: Engine.allCases)
+    func aTreeWithTooManyFilesFailsAsTooLargeAtTheFirstAttempt(engine: Engine) async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("fake-scorecard-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        var options = try Self.options(scratch: folder)
+        options.maxAttempts = 3
+        options.scorecardMaxFiles = 1
+        try await IngestionHarness.with(engine, options) { h in
+            _ = try await h.serve("crowded", commits: 20, span: h.now.addingTimeInterval(-50 * 86_400)...h.now.addingTimeInterval(-60))
+            let (id, _) = try await h.add("crowded")
+            #expect(try await h.runWorkers { try await h.work(id)?.repository.state.status == .failed }, "\(h.logs.text.suffix(3000))")
+            let work = try #require(try await h.work(id))
+            #expect(work.failureReason == "too_large")
+            #expect(work.repository.state.lastError?.contains("more than 1 files (scorecard.max_files)") == true, "\(work.repository.state.lastError ?? "")")
+            let jobs = try await h.queue.list(state: .discarded, kind: PipelineJobs.HealthAnalysis.kind, limit: 10)
+            #expect(jobs.count == 1 && jobs.first?.attempt == 1, "not retried")
+            #expect(Self.scorecardRuns(in: folder) == 0, "Scorecard never started")
+        }
+    }
+
     /// Issue 9's reproduction: the Scorecard command does not exist, and no worker takes the backfill
     /// queue. Analysis gives up (`not_found`); the entry is `failed`. A worker for the backfill queue
     /// then runs the backfill that was waiting there — a stale job now: the entry stays `failed` (it used

@@ -43,6 +43,8 @@ struct IngestionHarness {
         var batchSize = 250
         /// When set, the health-analysis stage runs too, with this Scorecard command and arguments.
         var scorecard: (command: String, arguments: [String], timeout: Duration)?
+        /// The Scorecard runner's cap on a clone's files (`scorecard.max_files`); nil: none.
+        var scorecardMaxFiles: Int?
         var maxAttempts = 2
         var recheckBackoff: Duration = .seconds(300)
     }
@@ -84,7 +86,8 @@ struct IngestionHarness {
                     window: window, maxCommits: options.maxCommits, tokens: tokenCipher, batchSize: options.batchSize,
                     lifecycle: lifecycle, clock: { now })
                 let runner = options.scorecard.map {
-                    ScorecardRunner(command: $0.command, arguments: $0.arguments, timeout: $0.timeout, logger: logger)
+                    ScorecardRunner(
+                        command: $0.command, arguments: $0.arguments, timeout: $0.timeout, maxFiles: options.scorecardMaxFiles, logger: logger)
                 }
                 try await body(IngestionHarness(
                     store: store, queue: queue, lifecycle: lifecycle, ingestion: ingestion, scorecard: runner, server: server, served: served, scratch: scratch,
