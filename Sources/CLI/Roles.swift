@@ -78,7 +78,7 @@ struct BackgroundRoles {
         return ScorecardRunner(
             command: command, arguments: scorecard.arguments,
             environment: scorecard.githubToken.map { ["GITHUB_AUTH_TOKEN": $0] } ?? [:],
-            timeout: scorecard.timeout, logger: logger)
+            timeout: scorecard.timeout, maxFiles: scorecard.maxFiles, cpuLimit: scorecard.cpuLimit, logger: logger)
     }
 
     /// The git ingestion stages as configured (`git.*`).

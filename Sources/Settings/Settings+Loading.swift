@@ -280,7 +280,8 @@ extension Settings {
             tokenKey: tokenKey,
             scorecard: Scorecard(
                 command: scorecardCommand, arguments: list("scorecard.args"), githubToken: githubToken.isEmpty ? nil : githubToken,
-                timeout: try duration("scorecard.timeout"), cacheTTL: try duration("scorecard.cache_ttl")),
+                timeout: try duration("scorecard.timeout"), maxFiles: try integer("scorecard.max_files"),
+                cpuLimit: try duration("scorecard.cpu_limit"), cacheTTL: try duration("scorecard.cache_ttl")),
             recheck: Recheck(
                 interval: recheckInterval, minimumInterval: recheckMinimum, schedule: try string("recheck.schedule"),
                 failureBackoff: try duration("recheck.failure_backoff"), maxFailures: try integer("recheck.max_failures")),

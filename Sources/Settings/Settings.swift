@@ -49,6 +49,10 @@ public struct Settings: Sendable, Equatable {
         public var arguments: [String]
         public var githubToken: String?
         public var timeout: Duration
+        /// Most files a clone may have to be analysed (`scorecard.max_files`).
+        public var maxFiles: Int
+        /// CPU time one run may use (`scorecard.cpu_limit`).
+        public var cpuLimit: Duration
         public var cacheTTL: Duration
     }
 
