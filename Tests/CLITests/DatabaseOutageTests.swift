@@ -277,7 +277,14 @@ final class Outage: @unchecked Sendable {
             if !pending.isEmpty { try await Task.sleep(for: .milliseconds(300)) }
         }
         #expect(lost == 0, "\(mode) restart: \(lost) accepted entries lost")
-        #expect(pending.isEmpty, "\(mode) restart: \(pending.count) entries still processing 180 s later\n\(logs())")
+        var stuck: [String] = []
+        for id in pending {
+            stuck.append("entry \(id): \(try await EndToEndTests.http("GET", "\(bases[0])/v1/watchlist/\(id)/status", key: key).1)")
+        }
+        for state in ["available", "running", "retryable"] {
+            stuck.append("\(state) jobs: \(try await EndToEndTests.http("GET", "\(bases[0])/v1/jobs?state=\(state)", key: key).1)")
+        }
+        #expect(pending.isEmpty, "\(mode) restart: \(pending.count) entries still processing 180 s later\n\(stuck.joined(separator: "\n"))\n\(logs())")
         #expect((outcomes["ready"] ?? 0) > 0, "served repositories end ready: \(outcomes)")
         for (name, process) in processes {
             #expect(kill(process.pid, 0) == 0, "\(name) is still running (never restarted): \(process.stderr.suffix(1500))")

@@ -51,18 +51,27 @@ public final class PostgresStore: Store {
         return state == PostgresError.Code.deadlockDetected.raw || state == PostgresError.Code.serializationFailure.raw
     }
 
+    /// BEGIN, `body`, COMMIT (ROLLBACK when `body` throws) on one pooled connection, every statement through
+    /// ``PostgresExecutor`` — so that none of them can wait for ever on a connection that closed (postgres-nio's
+    /// own `withTransaction` sends BEGIN and COMMIT where that guard cannot reach).
     private func transactionOnce<T: Sendable>(_ body: @Sendable (any SQLExecutor) async throws -> T) async throws -> T {
-        do {
-            return try await client.withTransaction(logger: logger) { connection in
-                try await body(PostgresExecutor(connection: connection, logger: logger))
+        try await client.withConnection { connection in
+            let executor = PostgresExecutor(connection: connection, logger: logger)
+            _ = try await executor.query("BEGIN")
+            let value: T
+            do {
+                value = try await body(executor)
+            } catch {
+                // Callers see the error their body threw (an API error, a lost lease); a failed ROLLBACK is only logged.
+                // In a task of its own: a cancelled caller (a job's timeout) must still end its transaction before the
+                // connection goes back to the pool.
+                do { _ = try await Task { try await executor.query("ROLLBACK") }.value } catch let rollbackError {
+                    logger.warning("rollback failed", metadata: ["error": "\(String(reflecting: rollbackError))"])
+                }
+                throw error
             }
-        } catch let error as PostgresTransactionError {
-            // Callers see the error their body threw (an API error, a lost lease), as on SQLite,
-            // not postgres-nio's wrapper; a failed ROLLBACK after it is only logged.
-            if let rollbackError = error.rollbackError {
-                logger.warning("rollback failed", metadata: ["error": "\(String(reflecting: rollbackError))"])
-            }
-            throw error.closureError ?? error.beginError ?? error.commitError ?? error
+            _ = try await executor.query("COMMIT")
+            return value
         }
     }
 
@@ -130,23 +139,20 @@ struct PostgresExecutor: SQLExecutor {
             case .json(let v): bindings.append(JSONText(text: v))
             }
         }
-        // postgres-nio drops a query written to a channel that has already closed (its promise is never
-        // completed), so a query on a connection the server has just closed would wait for ever, cancellation
-        // or not. Refuse it here instead: the caller sees the database as unreachable and moves on.
-        guard !connection.isClosed else {
-            throw StoreError.unreachable("the database connection is closed")
-        }
+        // A statement on a connection that closes under it would wait for ever (see ClosedConnectionGuard).
+        let (connection, logger, binds) = (self.connection, self.logger, bindings)
         do {
-            if sql.isPrepared, let slot = PreparedStatements.slot(for: text) {
-                return try await PreparedStatements.execute(slot: slot, bindings: bindings, on: connection, logger: logger)
-                    .map { PostgresRowReader(row: $0.makeRandomAccess()) }
+            let rows = try await ClosedConnectionGuard.run(on: connection) { () async throws -> [PostgresRow] in
+                if sql.isPrepared, let slot = PreparedStatements.slot(for: text) {
+                    return try await PreparedStatements.execute(slot: slot, bindings: binds, on: connection, logger: logger)
+                }
+                var rows: [PostgresRow] = []
+                for try await row in try await connection.query(PostgresQuery(unsafeSQL: text, binds: binds), logger: logger) {
+                    rows.append(row)
+                }
+                return rows
             }
-            let rows = try await connection.query(PostgresQuery(unsafeSQL: text, binds: bindings), logger: logger)
-            var out: [any SQLRow] = []
-            for try await row in rows {
-                out.append(PostgresRowReader(row: row.makeRandomAccess()))
-            }
-            return out
+            return rows.map { PostgresRowReader(row: $0.makeRandomAccess()) }
         } catch let error as PSQLError where error.serverInfo?[.sqlState] == PostgresError.Code.uniqueViolation.raw {
             throw StoreError.uniqueViolation(error.serverInfo?[.message] ?? "duplicate key")
         }
