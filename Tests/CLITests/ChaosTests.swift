@@ -12,7 +12,8 @@ import Glibc
 /// database, each worker with a clone folder of its own as on separate hosts, watching repositories served over
 /// smart HTTP, while a seeded driver injects faults at random moments — workers killed with SIGKILL, pushes,
 /// repositories gone from the git server or unable to send objects, Scorecard failing (retried or not), jobs
-/// cancelled and deleted by an administrator, clones evicted, entries deleted and added again, retries and
+/// cancelled and deleted by an administrator, clones evicted, git and Scorecard processes killed with SIGKILL
+/// mid-run, entries deleted and added again, retries and
 /// re-checks. Then every fault is removed, and once nothing is being worked on: every entry is `ready` (its report
 /// for its head, its stored commits reachable from that head) or `failed` with a reason, no repository has two
 /// unfinished jobs of one kind, the stall gauge reads 0, and every process stops cleanly on SIGTERM.
@@ -71,12 +72,13 @@ final class Chaos {
         case evictClone = "evict-clone"
         case deleteAndAddAgain = "delete-and-add-again"
         case retryAndRecheck = "retry-and-recheck"
+        case killSubprocess = "kill-subprocess"
 
         var weight: Int {
             switch self {
             case .killWorker, .deleteAndAddAgain: 1
             case .push: 3
-            case .gitFault, .scorecardFault, .adminJobs, .evictClone, .retryAndRecheck: 2
+            case .gitFault, .scorecardFault, .adminJobs, .evictClone, .retryAndRecheck, .killSubprocess: 2
             }
         }
 
@@ -228,6 +230,7 @@ final class Chaos {
               echo "Error: chaos: transient failure of $repo" >&2
               exit 1
             fi
+            sleep 0.3  # a run long enough for the driver's SIGKILL to land in it
             cat "\(fixture.path)"
             """
         try script.write(toFile: path, atomically: true, encoding: .utf8)
@@ -407,6 +410,7 @@ final class Chaos {
             case .evictClone: try await evictClone()
             case .deleteAndAddAgain: try await deleteEntry()
             case .retryAndRecheck: try await retryAndRecheck()
+            case .killSubprocess: try await killSubprocess()
             }
         }
         try await undoDue(all: true)
@@ -543,6 +547,16 @@ final class Chaos {
             expectStatus(status, [204, 404, 409], "DELETE /v1/jobs/\(id)", body)
             count("admin-jobs: delete \(state) → \(status)")
         }
+    }
+
+    /// 9. A worker's git (recognised by the hardening every one of its git commands carries) or Scorecard process
+    /// killed with SIGKILL mid-run, as the OOM killer would: the attempt fails and is retried like any other.
+    func killSubprocess() async throws {
+        let git = Bool.random(using: &random)
+        let pattern = git ? "core.hooksPath=/dev/null" : "--local="  // every Scorecard command line has --local=
+        let (status, _, _) = try await ChildProcess.run(
+            "/usr/bin/pkill", ["-KILL", "-n", "-f", "--", pattern], environment: ["PATH": "/usr/bin:/bin"])
+        count("kill-subprocess: \(git ? "git" : "scorecard") \(status == 0 ? "killed" : "none running")")
     }
 
     /// 6. `rm -rf` one repository's clone on one worker's host.
