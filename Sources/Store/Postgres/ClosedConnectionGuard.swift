@@ -27,6 +27,8 @@ enum ClosedConnectionGuard {
                 let token = ClosedConnectionWatch.shared.add(connection) {
                     wait.finish(.failure(StoreError.unreachable("the database connection closed while a statement waited")))
                 }
+                // Closed meanwhile (the watch has answered already): the statement would only be dropped.
+                guard !wait.isFinished else { return ClosedConnectionWatch.shared.remove(connection, token) }
                 wait.start(Task {
                     let result: Result<T, any Error>
                     do { result = .success(try await statement()) } catch { result = .failure(error) }
@@ -51,6 +53,9 @@ enum ClosedConnectionGuard {
         func arm(_ continuation: CheckedContinuation<T, any Error>) {
             state.withLock { $0.continuation = continuation }
         }
+
+        /// True once the wait has been answered.
+        var isFinished: Bool { state.withLock { $0.continuation == nil } }
 
         func start(_ task: Task<Void, Never>) {
             let cancelled = state.withLock { state -> Bool in
