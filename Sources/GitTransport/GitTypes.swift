@@ -123,11 +123,14 @@ public enum GitFailure: Error, Sendable, Equatable, CustomStringConvertible {
     case emptyRepository
     /// The URL's scheme (`ssh`, `file`, `git`, `ext`, …) is not among the allowed protocols.
     case protocolNotAllowed(String)
-    /// The server answered with a redirect (HTTP 3xx). Redirects are never followed: the repository's URL
-    /// is the one that was allowed, and its credentials are for it alone.
-    case redirected(status: Int)
-    /// The server asked us to slow down (HTTP 429): worth retrying later, never a reason to give up.
-    case rateLimited
+    /// The server answered with a redirect (HTTP 3xx), to the `host[:port]` of its `Location` when it gave one.
+    /// Redirects are never followed: the repository's URL is the one that was allowed, and its credentials are
+    /// for it alone.
+    case redirected(status: Int, to: String?)
+    /// The server asked us to slow down — HTTP 429, or a 403 whose headers say the rate limit is spent
+    /// (`X-RateLimit-Remaining: 0`, `Retry-After`) — and, when its headers said, how long to wait: worth
+    /// retrying after that, never a reason to give up.
+    case rateLimited(retryAfter: Duration?)
     /// Anything else; the payload is the scrubbed tail of git's standard error (at most 4 KiB).
     case failed(String)
 
@@ -165,9 +168,10 @@ public enum GitFailure: Error, Sendable, Equatable, CustomStringConvertible {
         case .timedOut(let duration): "git timed out after \(duration)"
         case .emptyRepository: "repository is empty"
         case .protocolNotAllowed(let scheme): "protocol not allowed: \(scheme)"
-        case .redirected(let status):
-            "the server answered HTTP \(status), a redirect to another URL; redirects are not followed (add the repository by its final URL)"
-        case .rateLimited: "the server answered HTTP 429 (too many requests); tried again later"
+        case .redirected(let status, let host):
+            "the server answered HTTP \(status), a redirect to \(host.map { "host \($0)" } ?? "another URL"); redirects are not followed (add the repository by its final URL)"
+        case .rateLimited(let retryAfter):
+            "the server's rate limit is spent\(retryAfter.map { " (it asked to wait \($0.components.seconds) s)" } ?? ""); tried again later"
         case .failed(let stderr): "git failed: \(stderr)"
         }
     }

@@ -21,6 +21,8 @@ extension GitClient {
         let deadline: ContinuousClock.Instant
         let started: ContinuousClock.Instant
         let home: URL
+        /// git's curl trace of this session's HTTP headers (a file in `home`).
+        let trace: String
         let process: GitProcess
         let limits: GitLimits
         let logger: Logger
@@ -84,6 +86,11 @@ extension GitClient {
             environment["GIT_LFS_SKIP_SMUDGE"] = "1"
             environment["GIT_ADVICE"] = "0"
             environment["LC_ALL"] = "C"
+            // The HTTP response headers, for classifying failures (see HTTPTrace): headers only, credentials redacted.
+            trace = home.appendingPathComponent("http-trace").path
+            environment["GIT_TRACE_CURL"] = trace
+            environment["GIT_TRACE_CURL_NO_DATA"] = "1"
+            environment["GIT_TRACE_REDACT"] = "1"
             environment["LANG"] = "C"
             if client.allowedProtocols.contains("ssh") {
                 environment["GIT_SSH_COMMAND"] = "ssh -o BatchMode=yes -o StrictHostKeyChecking=yes"
@@ -197,7 +204,8 @@ extension GitClient {
             case .completed:
                 if output.status.isSuccess { return }
                 let stderr = scrubber.scrub(output.stderrTail)
-                let failure = GitFailureClassifier.classify(stderr: stderr, status: "\(output.status)")
+                let failure = GitFailureClassifier.classify(
+                    stderr: stderr, status: "\(output.status)", response: { HTTPTrace.lastResponse(inFile: trace) })
                 logger.debug("git command failed", metadata: [
                     "git.status": "\(output.status)", "git.reason": "\(failure.reason)", "git.stderr": "\(stderr)",
                 ])
@@ -241,7 +249,9 @@ extension Duration {
 
 /// Maps git's standard error (git 2.39, `LC_ALL=C`) to a ``GitFailure``.
 enum GitFailureClassifier {
-    static func classify(stderr: String, status: String) -> GitFailure {
+    /// - Parameter response: the last HTTP response's headers (from the session's curl trace), asked for only when
+    ///   an HTTP error's meaning depends on them: a 3xx's target, a 403's rate-limit headers, a 429's wait.
+    static func classify(stderr: String, status: String, response: () -> HTTPTrace.Response? = { nil }, now: Date = Date()) -> GitFailure {
         let text = stderr.lowercased()
         if let range = text.range(of: "transport '"), let end = text[range.upperBound...].firstIndex(of: "'"),
            text[end...].hasPrefix("' not allowed")
@@ -255,9 +265,19 @@ enum GitFailureClassifier {
             "permission denied (publickey", "access denied",
         ]
         if let range = text.range(of: "requested url returned error: 30"), let digit = text[range.upperBound...].first, digit.isNumber {
-            return .redirected(status: 300 + (digit.wholeNumberValue ?? 0))
+            let status = 300 + (digit.wholeNumberValue ?? 0)
+            let last = response()
+            return .redirected(status: status, to: last?.status == status ? last?.redirectHost : nil)
         }
-        if text.contains("requested url returned error: 429") { return .rateLimited }
+        if text.contains("requested url returned error: 429") {
+            let last = response()
+            return .rateLimited(retryAfter: last?.status == 429 ? last?.retryAfter(now: now) : nil)
+        }
+        // A 403 is a refusal of the credentials — unless its headers say the rate limit is spent (GitHub answers
+        // an exhausted budget with 403 and `X-RateLimit-Remaining: 0`, a secondary limit with `Retry-After`).
+        if text.contains("requested url returned error: 403"), let last = response(), last.status == 403, last.isRateLimit {
+            return .rateLimited(retryAfter: last.retryAfter(now: now))
+        }
         if authentication.contains(where: text.contains) { return .authenticationRequired }
         let notFound = [
             "repository not found", "requested url returned error: 404",

@@ -122,8 +122,9 @@ public struct Ingestion: Sendable {
             do {
                 let fetched = try await git.fetch(remote, in: directory, since: since)
                 return CloneState(head: fetched.head, branch: fetched.branch, windowEmpty: false, fetched: true)
-            } catch let failure as GitFailure where !failure.isPermanent {
-                // A clone that cannot be fetched into is rebuilt on the next attempt rather than retried as it is.
+            } catch let failure as GitFailure where !failure.isPermanent && failure.reason != "rate_limited" {
+                // A clone that cannot be fetched into is rebuilt on the next attempt rather than retried as it is
+                // (not when the host throttled us: a clone from scratch would cost it more than the fetch did).
                 logger.warning("fetch into the cached clone failed; it will be cloned afresh", metadata: ["error": "\(failure)"])
                 try? FileManager.default.removeItem(at: directory)
                 throw Self.pipelineError(failure)
@@ -154,9 +155,14 @@ public struct Ingestion: Sendable {
         FileManager.default.fileExists(atPath: directory.appendingPathComponent(".git/HEAD").path)
     }
 
-    /// A git failure as the job sees it: permanent ones are not retried.
+    /// A git failure as the job sees it: permanent ones are not retried; a rate limit is retried no sooner than the
+    /// host asked (capped by the queue's maximum retry delay).
     static func pipelineError(_ failure: GitFailure) -> any Error {
-        PipelineFailure(reason: failure.reason, message: failure.description).thrown(permanent: failure.isPermanent)
+        let pipelineFailure = PipelineFailure(reason: failure.reason, message: failure.description)
+        if case .rateLimited(let wait?) = failure {
+            return JobFailure.retry(noSoonerThan: wait, reason: pipelineFailure.description)
+        }
+        return pipelineFailure.thrown(permanent: failure.isPermanent)
     }
 
     /// The repository's `.mailmap` at the head: a regular file of at most 64 KiB, else nil.

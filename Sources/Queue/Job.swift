@@ -141,15 +141,23 @@ extension JSONDecoder {
 
 /// A handler tells the queue what to do instead of the default retry by throwing one of these.
 public struct JobFailure: Error, Sendable, CustomStringConvertible {
-    enum Action: Sendable { case discard, snooze(Duration) }
+    enum Action: Sendable { case discard, snooze(Duration), retryNoSoonerThan(Duration) }
     let action: Action
     public let description: String
 
     /// Give up now, whatever attempts are left (what does not exist will not appear on retry).
     public static func permanent(_ reason: String) -> JobFailure { JobFailure(action: .discard, description: reason) }
 
-    /// Try again after `delay` without using up an attempt ("the clone is busy", "rate limited").
+    /// Try again after `delay` without using up an attempt ("the clone is busy").
     public static func snooze(for delay: Duration, reason: String) -> JobFailure {
         JobFailure(action: .snooze(delay), description: reason)
+    }
+
+    /// A failed attempt like any other (it uses up an attempt, and is discarded when none is left), retried no
+    /// sooner than `delay` — when the other side said how long to wait ("rate limit spent, resets in 40 min"). The
+    /// retry comes at the later of the policy's backoff and `delay`, but never later than the policy's maximum
+    /// delay: a server cannot park a job for a year.
+    public static func retry(noSoonerThan delay: Duration, reason: String) -> JobFailure {
+        JobFailure(action: .retryNoSoonerThan(delay), description: reason)
     }
 }

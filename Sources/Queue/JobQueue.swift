@@ -269,7 +269,8 @@ public struct JobQueue: Sendable {
     }
 
     /// Records a failed attempt: retryable at `base · 2^attempt` (± jitter) while attempts are left,
-    /// else discarded and kept with its errors. A ``JobFailure`` can ask to discard now or to snooze.
+    /// else discarded and kept with its errors. A ``JobFailure`` can ask to discard now, to snooze, or for a
+    /// later retry (``JobFailure/retry(noSoonerThan:reason:)``).
     /// - Returns: the state the job went to, or nil when the lease was lost.
     @discardableResult
     public func fail(_ job: ClaimedJob, error: any Error) async throws -> JobState? {
@@ -288,7 +289,11 @@ public struct JobQueue: Sendable {
         }
         let permanent = (error as? JobFailure).map { if case .discard = $0.action { true } else { false } } ?? false
         let next: JobState = permanent || job.attempt >= job.maxAttempts ? .discarded : .retryable
-        let runAt = next == .retryable ? now.addingTimeInterval(configuration.retry.delay(afterAttempt: job.attempt).seconds) : now
+        var delay = configuration.retry.delay(afterAttempt: job.attempt)
+        if let failure = error as? JobFailure, case .retryNoSoonerThan(let wait) = failure.action {
+            delay = max(delay, min(wait, configuration.retry.maximum))
+        }
+        let runAt = next == .retryable ? now.addingTimeInterval(delay.seconds) : now
         let entry = String(decoding: try JSONEncoder.jobs.encode(JobError(attempt: job.attempt, at: now, error: message)), as: UTF8.self)
         let update: SQL = """
             state = \(next.rawValue), run_at = \(runAt), errors = \(Self.appendError(entry)), lease_token = NULL,

@@ -111,9 +111,22 @@ public final class GitHTTPServer: Sendable {
     /// A snapshot of the counters.
     public var statistics: Statistics { state.stats.withLock { $0 } }
 
-    /// Answers the next `count` requests `429 Too Many Requests` with GitHub's rate-limit headers, as a host
-    /// that throttles does.
-    public func rateLimit(next count: Int) { state.rateLimited.withLock { $0 = count } }
+    /// How a throttled request is answered.
+    public enum Throttle: Sendable {
+        /// `429 Too Many Requests` with `Retry-After: 60` and GitHub's rate-limit headers.
+        case tooManyRequests
+        /// `403 Forbidden` with `X-RateLimit-Remaining: 0` and `X-RateLimit-Reset` a minute ahead: how GitHub
+        /// answers a client whose primary rate limit is spent.
+        case forbiddenRateLimit
+        /// `403 Forbidden` without any rate-limit header: a refusal.
+        case forbidden
+    }
+
+    /// Answers the next `count` requests as `answer` says (by default `429 Too Many Requests` with GitHub's
+    /// rate-limit headers, as a host that throttles does).
+    public func rateLimit(next count: Int, answer: Throttle = .tooManyRequests) {
+        state.rateLimited.withLock { $0 = (count, answer) }
+    }
 
     /// Sets the counters back to zero.
     public func resetStatistics() { state.stats.withLock { $0 = Statistics() } }
@@ -136,8 +149,8 @@ public final class GitHTTPServer: Sendable {
         let token: String?
         let redirectTo: String?
         let delay: Mutex<Duration>
-        /// How many of the next requests are answered 429 Too Many Requests.
-        let rateLimited = Mutex(0)
+        /// How many of the next requests are throttled, and how.
+        let rateLimited = Mutex((count: 0, answer: GitHTTPServer.Throttle.tooManyRequests))
         let stats = Mutex(Statistics())
         let liveGroups = Mutex(Set<pid_t>())
         let stopping = Mutex(false)
@@ -169,17 +182,28 @@ public final class GitHTTPServer: Sendable {
             headers[.location] = origin + path + (request.uri.query.map { "?" + $0 } ?? "")
             return Response(status: .found, headers: headers)
         }
-        let throttled = state.rateLimited.withLock { count -> Bool in
-            guard count > 0 else { return false }
-            count -= 1
-            return true
+        let throttle = state.rateLimited.withLock { throttle -> GitHTTPServer.Throttle? in
+            guard throttle.count > 0 else { return nil }
+            throttle.count -= 1
+            return throttle.answer
         }
-        if throttled {
+        if let throttle {
             var headers = HTTPFields()
-            headers[.retryAfter] = "60"
-            headers[HTTPField.Name("X-RateLimit-Remaining")!] = "0"
-            headers[HTTPField.Name("X-RateLimit-Reset")!] = "\(Int(Date().timeIntervalSince1970) + 60)"
-            return Response(status: .tooManyRequests, headers: headers, body: .init(byteBuffer: ByteBuffer(string: "slow down\n")))
+            let reset = "\(Int(Date().timeIntervalSince1970) + 60)"
+            switch throttle {
+            case .tooManyRequests:
+                headers[.retryAfter] = "60"
+                headers[HTTPField.Name("X-RateLimit-Remaining")!] = "0"
+                headers[HTTPField.Name("X-RateLimit-Reset")!] = reset
+                return Response(status: .tooManyRequests, headers: headers, body: .init(byteBuffer: ByteBuffer(string: "slow down\n")))
+            case .forbiddenRateLimit:
+                headers[HTTPField.Name("X-RateLimit-Limit")!] = "5000"
+                headers[HTTPField.Name("X-RateLimit-Remaining")!] = "0"
+                headers[HTTPField.Name("X-RateLimit-Reset")!] = reset
+                return Response(status: .forbidden, headers: headers, body: .init(byteBuffer: ByteBuffer(string: "API rate limit exceeded\n")))
+            case .forbidden:
+                return Response(status: .forbidden, body: .init(byteBuffer: ByteBuffer(string: "forbidden\n")))
+            }
         }
         let delay = state.delay.withLock { $0 }
         if delay > .zero {

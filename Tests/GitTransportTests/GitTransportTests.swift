@@ -234,11 +234,14 @@ struct HostileTests {
         let git = client(timeout: .seconds(30), logger: LogRecorder().logger)
         let remote = GitRemote(url: allowed.url(for: "elsewhere.git"), token: token)
 
-        await #expect(throws: GitFailure.redirected(status: 302)) { try await git.lsRemote(remote) }
-        await #expect(throws: GitFailure.redirected(status: 302)) {
+        // The failure names the host the server wanted to send us to (read from the response's Location header).
+        let expected = GitFailure.redirected(status: 302, to: "127.0.0.1:\(other.port)")
+        await #expect(throws: expected) { try await git.lsRemote(remote) }
+        await #expect(throws: expected) {
             try await git.clone(remote, into: sandbox.clonePath("redirected"), since: Date().addingTimeInterval(-oneYear))
         }
-        #expect(GitFailure.redirected(status: 302).isPermanent && GitFailure.redirected(status: 302).reason == "redirected")
+        #expect(expected.isPermanent && expected.reason == "redirected")
+        #expect(expected.description.contains("a redirect to host 127.0.0.1:\(other.port)"))
         #expect(!fileExists(sandbox.clonePath("redirected")))
         #expect(other.statistics.requests == 0, "nothing followed the redirect: \(other.statistics.paths)")
         #expect(other.statistics.authorizations.isEmpty)
@@ -273,12 +276,76 @@ struct HostileTests {
         let git = client(timeout: .seconds(30), logger: LogRecorder().logger)
         let remote = GitRemote(url: server.url(for: "busy.git"), token: "ghs_throttled")
         server.rateLimit(next: 1)
-        await #expect(throws: GitFailure.rateLimited) { try await git.lsRemote(remote) }
-        #expect(!GitFailure.rateLimited.isPermanent && GitFailure.rateLimited.reason == "rate_limited")
+        // The wait comes from the response's Retry-After (60 s).
+        await #expect(throws: GitFailure.rateLimited(retryAfter: .seconds(60))) { try await git.lsRemote(remote) }
+        #expect(!GitFailure.rateLimited(retryAfter: nil).isPermanent && GitFailure.rateLimited(retryAfter: nil).reason == "rate_limited")
         // Once the server lets requests through again, the same remote works.
         let head = try await git.lsRemote(remote)
         #expect(head.sha.count == 40)
         await server.stop()
+    }
+
+    /// GitHub answers a client whose rate limit is spent with 403 and `X-RateLimit-Remaining: 0`: that is a reason
+    /// to wait for `X-RateLimit-Reset`, not a refusal of the credentials. A 403 without those headers still is one.
+    @Test("HTTP 403 with a spent rate limit is transient and says when to retry; a plain 403 is a refusal")
+    func forbiddenWithRateLimitHeadersIsTransient() async throws {
+        let sandbox = try Sandbox()
+        defer { sandbox.cleanUp() }
+        try await FixtureRepo.create("busy.git", in: sandbox.repos, commits: FixtureRepo.history(count: 3, daysAgo: 5))
+        let server = try await GitHTTPServer.start(root: sandbox.repos)
+        defer { Task { await server.stop() } }
+        let git = client(timeout: .seconds(30), logger: LogRecorder().logger)
+        let remote = GitRemote(url: server.url(for: "busy.git"), token: "ghs_throttled")
+
+        server.rateLimit(next: 1, answer: .forbiddenRateLimit)
+        let error = await #expect(throws: GitFailure.self) { try await git.lsRemote(remote) }
+        guard case .rateLimited(let wait?) = error else {
+            Issue.record("expected rate_limited with a wait, got \(String(describing: error))")
+            return
+        }
+        // X-RateLimit-Reset is a minute after the server answered (whole seconds, so 58…60 s from now).
+        #expect(wait >= .seconds(55) && wait <= .seconds(61), "\(wait)")
+        #expect(error?.isPermanent == false)
+
+        server.rateLimit(next: 1, answer: .forbidden)
+        await #expect(throws: GitFailure.authenticationRequired) { try await git.lsRemote(remote) }
+        // The same during a clone: the throttled one fails transiently and leaves nothing behind.
+        server.rateLimit(next: 1, answer: .forbiddenRateLimit)
+        let cloneError = await #expect(throws: GitFailure.self) {
+            try await git.clone(remote, into: sandbox.clonePath("throttled"), since: Date().addingTimeInterval(-oneYear))
+        }
+        #expect(cloneError?.reason == "rate_limited")
+        #expect(!fileExists(sandbox.clonePath("throttled")))
+        #expect(try await git.lsRemote(remote).sha.count == 40)
+        await server.stop()
+    }
+
+    @Test("A rate limit's wait is read from Retry-After (seconds or a date) or from a spent X-RateLimit budget")
+    func rateLimitHeadersAreRead() {
+        let now = Date(timeIntervalSince1970: 1_800_000_000)
+        let trace = """
+            02:30:01.217637 http.c:684              => Send header: GET /x.git/info/refs?service=git-upload-pack HTTP/1.1
+            02:30:01.217651 http.c:684              => Send header: Authorization: Basic <redacted>
+            02:30:01.219213 http.c:684              <= Recv header: HTTP/1.1 100 Continue
+            02:30:01.219213 http.c:684              <= Recv header: HTTP/1.1 403 Forbidden
+            02:30:01.219244 http.c:684              <= Recv header: X-RateLimit-Remaining: 0
+            02:30:01.219251 http.c:684              <= Recv header: X-RateLimit-Reset: 1800000600
+            02:30:01.219267 http.c:684              <= Recv header:
+            """
+        let response = HTTPTrace.lastResponse(in: trace)
+        #expect(response?.status == 403 && response?.isRateLimit == true)
+        #expect(response?.retryAfter(now: now) == .seconds(600))
+        let withRetryAfter = HTTPTrace.lastResponse(in: trace + "\n… <= Recv header: HTTP/2 429\n… <= Recv header: retry-after: Fri, 15 Jan 2027 08:00:00 GMT\n")
+        #expect(withRetryAfter?.status == 429)
+        // 1 800 000 000 is Fri, 15 Jan 2027 08:00:00 GMT: ninety seconds before it, the wait is ninety seconds.
+        #expect(withRetryAfter?.retryAfter(now: Date(timeIntervalSince1970: 1_800_000_000 - 90)) == .seconds(90))
+        #expect(withRetryAfter?.retryAfter(now: Date(timeIntervalSince1970: 1_800_000_000 + 90)) == .seconds(0))
+        #expect(HTTPTrace.lastResponse(in: "… <= Recv header: HTTP/1.1 403 Forbidden\n… <= Recv header: Content-Length: 3\n")?.isRateLimit == false)
+        // Only the authority of a Location is kept, never its path or query.
+        let redirect = HTTPTrace.lastResponse(in: "… <= Recv header: HTTP/1.1 301 Moved\n… <= Recv header: Location: https://Evil.example:8443/x?token=1\n")
+        #expect(redirect?.redirectHost == "evil.example:8443")
+        #expect(HTTPTrace.lastResponse(in: "… <= Recv header: HTTP/1.1 302 Found\n… <= Recv header: Location: /elsewhere\n")?.redirectHost == nil)
+        #expect(HTTPTrace.lastResponse(in: "=> Send header: Authorization: Basic <redacted>\n") == nil)
     }
 
     @Test("Hooks from the host's git configuration or templates never run")

@@ -296,6 +296,33 @@ struct AnalysisTests {
         }
     }
 
+    /// GitHub answers a client whose rate limit is spent with 403 and `X-RateLimit-Remaining: 0`. Before issue 10
+    /// that 403 failed the entry for good as `auth_required`; now the attempt is retried after the reset (capped by
+    /// the queue's maximum delay, 50 ms in this harness) and the entry becomes ready. A 403 without rate-limit
+    /// headers still fails it as `auth_required`, at once.
+    @Test(arguments: Engine.allCases)
+    func aSpentRateLimitIsRetriedNotARefusal(engine: Engine) async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("fake-scorecard-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try await IngestionHarness.with(engine, try Self.options(scratch: folder)) { h in
+            _ = try await h.serve("limited", commits: 5, span: h.now.addingTimeInterval(-30 * 86_400)...h.now.addingTimeInterval(-600))
+            h.server.rateLimit(next: 1, answer: .forbiddenRateLimit)
+            let (id, _) = try await h.add("limited")
+            #expect(try await h.runWorkers { try await h.work(id)?.repository.state.status == .ready }, "\(h.logs.text.suffix(3000))")
+            let setup = try await h.queue.list(state: .completed, kind: PipelineJobs.RepositorySetup.kind, limit: 10)
+            #expect(setup.count == 1 && setup.first?.attempt == 2, "one attempt lost to the rate limit: \(setup.map(\.errors))")
+            #expect(setup.first?.errors.first?.error.hasPrefix("rate_limited: the server's rate limit is spent (it asked to wait") == true,
+                "\(setup.map(\.errors))")
+
+            _ = try await h.serve("refused", commits: 5, span: h.now.addingTimeInterval(-30 * 86_400)...h.now.addingTimeInterval(-600))
+            h.server.rateLimit(next: 1, answer: .forbidden)
+            let (refused, _) = try await h.add("refused")
+            #expect(try await h.runWorkers { try await h.work(refused)?.repository.state.status == .failed }, "\(h.logs.text.suffix(3000))")
+            #expect(try await h.work(refused)?.failureReason == "auth_required")
+            #expect(try await h.work(refused)?.attempts == 1, "a refusal is not retried")
+        }
+    }
+
     static func scorecardRuns(in folder: URL) -> Int {
         ((try? String(contentsOf: folder.appendingPathComponent("runs"), encoding: .utf8)) ?? "").split(separator: "\n").count
     }

@@ -256,6 +256,39 @@ struct JobQueueTests {
         }
     }
 
+    /// A host that says how long to wait (a rate limit's reset) gets its wait, as a failed attempt — but no longer
+    /// than the policy's maximum delay (an hour here), whatever it says.
+    @Test(arguments: Engine.allCases)
+    func aRetryNoSoonerThanAWaitUsesAnAttemptAndIsCapped(engine: Engine) async throws {
+        try await withQueue(engine) { queue, clock in
+            let id = try await queue.enqueue(Payload(n: 1)).jobID
+            let job = try #require(try await queue.claim(queue: "test", limit: 1, owner: "w").first)
+            let failedAt = clock.now
+            #expect(try await queue.fail(job, error: JobFailure.retry(noSoonerThan: .seconds(600), reason: "rate_limited: spent")) == .retryable)
+            let record = try #require(try await queue.job(id: id))
+            #expect(record.attempt == 1 && record.errors.map(\.error) == ["rate_limited: spent"], "the attempt is used")
+            #expect(abs(record.runAt.timeIntervalSince(failedAt) - 600) < 0.01, "the wait, not the policy's 4 s")
+            clock.advance(by: 590)
+            #expect(try await queue.claim(queue: "test", limit: 1, owner: "w").isEmpty, "not before the wait is over")
+            clock.advance(by: 11)
+            let again = try #require(try await queue.claim(queue: "test", limit: 1, owner: "w").first)
+            #expect(again.attempt == 2)
+
+            let failedAgainAt = clock.now
+            #expect(try await queue.fail(again, error: JobFailure.retry(noSoonerThan: .seconds(86_400 * 365), reason: "rate_limited: a year")) == .retryable)
+            let capped = try #require(try await queue.job(id: id))
+            #expect(abs(capped.runAt.timeIntervalSince(failedAgainAt) - 3600) < 0.01, "capped at the policy's maximum")
+
+            // The third (last) attempt: a wait does not buy another.
+            clock.advance(by: 3601)
+            let third = try #require(try await queue.claim(queue: "test", limit: 1, owner: "w").first)
+            let thirdAt = clock.now
+            #expect(try await queue.fail(third, error: JobFailure.retry(noSoonerThan: .seconds(1), reason: "rate_limited: 1 s")) == .discarded,
+                "with no attempt left it is discarded like any failure")
+            #expect(try await queue.job(id: id)?.finalizedAt.map { abs($0.timeIntervalSince(thirdAt)) < 0.01 } == true)
+        }
+    }
+
     /// Cancelling a running job revokes its lease: the worker's next report fails and its result is dropped.
     @Test(arguments: Engine.allCases)
     func cancelStopsWaitingAndRunningJobs(engine: Engine) async throws {
