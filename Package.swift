@@ -120,12 +120,19 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Egress: the one gate of every outgoing connection: the host allowlist, the resolved addresses
+        // (no loopback/private unless internal), and the pin that keeps the connection on what was checked.
+        .target(
+            name: "Egress",
+            dependencies: ["Domain"],
+            swiftSettings: swiftSettings
+        ),
         // Ingestion: the repository-setup, commit-backfill and repository-cleanup handlers, and the clone cache:
         // clone or fetch (GitTransport), read the window's history (GitHistory), store it resumably.
         .target(
             name: "Ingestion",
             dependencies: [
-                "Domain", "Store", "Queue", "Pipeline", "GitTransport", "GitHistory",
+                "Domain", "Egress", "Store", "Queue", "Pipeline", "GitTransport", "GitHistory",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -190,7 +197,7 @@ let package = Package(
         .target(
             name: "CLI",
             dependencies: [
-                "Domain", "Settings", "Store", "Queue", "Pipeline", "API", "Ingestion", "GitTransport", "GitHistory", "Scorecard", "Analysis",
+                "Domain", "Egress", "Settings", "Store", "Queue", "Pipeline", "API", "Ingestion", "GitTransport", "GitHistory", "Scorecard", "Analysis",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -296,7 +303,7 @@ let package = Package(
         .testTarget(
             name: "IngestionTests",
             dependencies: [
-                "Ingestion", "GitTransport", "GitHistory", "GitFixtures", "Store", "Queue", "Pipeline", "Domain", "TestSupport", "Analysis", "Scorecard",
+                "Ingestion", "Egress", "GitTransport", "GitHistory", "GitFixtures", "Store", "Queue", "Pipeline", "Domain", "TestSupport", "Analysis", "Scorecard",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -320,6 +327,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "DomainTests", dependencies: ["Domain"], swiftSettings: swiftSettings),
+        .testTarget(name: "EgressTests", dependencies: ["Egress", "Domain"], swiftSettings: swiftSettings),
         // The parser on real Scorecard outputs (Fixtures/) and the runner against fake `scorecard` scripts.
         .testTarget(
             name: "ScorecardTests",

@@ -1,5 +1,6 @@
 import API
 import Analysis
+import Egress
 import Foundation
 import GitHistory
 import GitTransport
@@ -92,7 +93,7 @@ struct BackgroundRoles {
                 // Only proxy and CA-bundle variables pass (GitClient.passableEnvironmentKeys); nothing else of ours reaches git.
                 environment: ProcessInfo.processInfo.environment, logger: logger),
             history: HistoryReaders.preferred(gitExecutable: git.executable),
-            window: git.historyWindow, maxCommits: git.maxCommits, tokens: tokens, lifecycle: lifecycle, hosts: settings.allowedHosts)
+            window: git.historyWindow, maxCommits: git.maxCommits, tokens: tokens, lifecycle: lifecycle, egress: EgressPolicy(hosts: settings.allowedHosts))
     }
 
     /// - Throws: a configuration error when `jobs.prune_schedule` does not parse.

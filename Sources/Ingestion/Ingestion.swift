@@ -1,4 +1,5 @@
 import Domain
+import Egress
 import Foundation
 import GitHistory
 import GitTransport
@@ -18,9 +19,9 @@ public struct Ingestion: Sendable {
     public var maxCommits: Int
     /// Opens the tokens of private repositories; nil when none is configured.
     public var tokens: TokenCipher?
-    /// `repos.allowed_hosts`, checked again before every fetch (nil: not checked): a host removed from the
-    /// list is no longer fetched from, whatever entries it has.
-    public var hosts: HostPolicy?
+    /// The egress policy every fetch passes first (nil: none, for tests of other things): the allowlist read now
+    /// (a host removed from it is no longer fetched from, whatever entries it has), the resolved addresses, the pin.
+    public var egress: EgressPolicy?
     /// Commits read and stored per transaction (and per progress report).
     public var batchSize: Int
     /// What a stage's end means for its repository: the owner of the lifecycle.
@@ -29,9 +30,9 @@ public struct Ingestion: Sendable {
 
     public init(
         cache: CloneCache, git: GitClient, history: any HistoryReader, window: Duration, maxCommits: Int, tokens: TokenCipher?,
-        batchSize: Int = 500, lifecycle: Lifecycle, hosts: HostPolicy? = nil, clock: @escaping @Sendable () -> Date = { Date() }
+        batchSize: Int = 500, lifecycle: Lifecycle, egress: EgressPolicy? = nil, clock: @escaping @Sendable () -> Date = { Date() }
     ) {
-        self.hosts = hosts
+        self.egress = egress
         self.cache = cache
         self.git = git
         self.history = history
@@ -73,28 +74,16 @@ public struct Ingestion: Sendable {
 
     func windowStart(at now: Date) -> Date { now.addingTimeInterval(-window.seconds) }
 
-    /// The remote to fetch from, with the repository's token opened for this one use — if its host is
-    /// still allowed (`host_not_allowed` or `private_address`, not retried, otherwise): the allowlist is read
-    /// now, not when the entry was added, and a host name is resolved and judged by the addresses it has now.
-    /// git is then pinned to those addresses (`http.curloptResolve`), so a name rebound to a private address
-    /// between this check and git's connection is never followed.
+    /// The remote to fetch from, with the repository's token opened for this one use — if the egress policy allows
+    /// the connection now (`host_not_allowed` or `private_address`, not retried; `unresolved`, retried like a
+    /// network error). git is pinned to the addresses the policy checked (`http.curloptResolve`).
     public func remote(for work: RepositoryWork) async throws -> GitRemote {
         let url = work.repository.url
         var pinned: [String] = []
-        if let hosts {
+        if let egress {
             do {
-                try hosts.check(url)
-                if IPAddress(url.host) == nil {
-                    let addresses = await AddressResolver.addresses(of: url.host)
-                    try hosts.check(url, resolvedTo: addresses)
-                    if url.scheme == "https" || url.scheme == "http", !addresses.isEmpty {
-                        let port = url.port ?? (url.scheme == "https" ? 443 : 80)
-                        let list = addresses.map { $0.contains(":") ? "[\($0)]" : $0 }.joined(separator: ",")
-                        pinned = ["\(url.host):\(port):\(list)"]
-                    }
-                }
+                pinned = try await egress.authorize(url).curlResolveEntries
             } catch {
-                // A name that does not resolve now may resolve later (a DNS outage): retried like a network error.
                 throw PipelineFailure(reason: error.code.rawValue, message: error.message)
                     .thrown(permanent: error.code != .unresolved)
             }

@@ -1,5 +1,6 @@
 import Analysis
 import Domain
+import Egress
 import Foundation
 import GitFixtures
 import Ingestion
@@ -217,13 +218,13 @@ struct AnalysisTests {
         try await IngestionHarness.with(engine, try Self.options(scratch: folder)) { h in
             _ = try await h.serve("kept", commits: 30, span: h.now.addingTimeInterval(-60 * 86_400)...h.now.addingTimeInterval(-600))
             var allowed = h
-            allowed.ingestion.hosts = try HostPolicy(allowedHosts: ["127.0.0.1:\(h.server.port)"])
+            allowed.ingestion.egress = EgressPolicy(hosts: try HostPolicy(allowedHosts: ["127.0.0.1:\(h.server.port)"]))
             let (id, _) = try await h.add("kept")
             #expect(try await allowed.runWorkers { try await h.work(id)?.repository.state.status == .ready }, "\(h.logs.text.suffix(3000))")
 
             // The operator removes the host; a re-check is asked for.
             var removed = h
-            removed.ingestion.hosts = try HostPolicy(allowedHosts: ["github.com"])
+            removed.ingestion.egress = EgressPolicy(hosts: try HostPolicy(allowedHosts: ["github.com"]))
             h.server.resetStatistics()
             guard case .restarted? = try await h.recheck(id) else { Issue.record("re-check refused"); return }
             #expect(try await removed.runWorkers { try await h.work(id)?.repository.state.status == .failed }, "\(h.logs.text.suffix(3000))")
@@ -246,7 +247,7 @@ struct AnalysisTests {
             _ = try await h.serve("named", commits: 20, span: h.now.addingTimeInterval(-30 * 86_400)...h.now.addingTimeInterval(-600))
             let (id, _) = try await h.add("named", host: "localhost")
             var byName = h
-            byName.ingestion.hosts = try HostPolicy(allowedHosts: ["localhost:\(h.server.port)"])
+            byName.ingestion.egress = EgressPolicy(hosts: try HostPolicy(allowedHosts: ["localhost:\(h.server.port)"]))
             #expect(try await byName.runWorkers { try await h.work(id)?.repository.state.status == .failed }, "\(h.logs.text.suffix(3000))")
             let work = try #require(try await h.work(id))
             #expect(work.failureReason == "private_address")
@@ -254,7 +255,7 @@ struct AnalysisTests {
             #expect(h.server.statistics.requests == 0, "nothing was sent: \(h.server.statistics.paths)")
 
             var asInternal = h
-            asInternal.ingestion.hosts = try HostPolicy(allowedHosts: [], internalHosts: ["localhost:\(h.server.port)"])
+            asInternal.ingestion.egress = EgressPolicy(hosts: try HostPolicy(allowedHosts: [], internalHosts: ["localhost:\(h.server.port)"]))
             guard case .restarted? = try await h.retry(id) else { Issue.record("retry refused"); return }
             #expect(try await asInternal.runWorkers { try await h.work(id)?.repository.state.status == .ready }, "\(h.logs.text.suffix(3000))")
             #expect(h.server.statistics.requests > 0)
