@@ -78,7 +78,17 @@ public struct HealthAnalysisHandler: JobHandler {
             return try await ingestion.cache.withClone(work.repository.id) { directory in
                 guard try await ingestion.ensure(head, of: work, in: directory, checkout: true, now: ingestion.clock(), logger: context.logger)
                 else { return nil }
-                return try await runner.run(clone: directory, repository: name)
+                let before = CloneCache.identity(of: directory)
+                let run = try await runner.run(clone: directory, repository: name)
+                // Scorecard reads whatever files are there: had the clone been removed while it read (the cache folder
+                // deleted by hand or by a clean-up), its result would describe a half-empty tree — a score, not an
+                // error. Such a run is thrown away and the attempt retried on a fresh clone.
+                guard before != nil, CloneCache.identity(of: directory) == before, Ingestion.isClone(directory) else {
+                    throw PipelineFailure(
+                        reason: "clone_removed",
+                        message: "the clone was removed while Scorecard read it; its result was discarded and the analysis is retried")
+                }
+                return run
             }
         } catch let failure as ScorecardFailure {
             let pipelineFailure = PipelineFailure(reason: failure.reason, message: failure.message)

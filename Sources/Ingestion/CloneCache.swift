@@ -7,11 +7,13 @@ import Glibc
 
 /// The clones of this host: one folder per repository under `root`, within a disk budget.
 ///
-/// Each repository's clone is used under an exclusive `flock` on `<root>/<id>.lock`, so the stages of one
+/// Each repository's clone is used under an exclusive `flock` on `<root>.locks/<id>.lock`, so the stages of one
 /// repository (a re-check's fetch and a backfill's read, say) never touch its clone at the same time, in
-/// this process or another on the same host. Beyond the budget, the least recently used clones that
-/// nobody holds are removed; any stage that finds its clone missing makes it again (a clone is a cache:
-/// the store is the source of truth). Hosts sharing a PostgreSQL each keep their own cache.
+/// this process or another on the same host. The locks live beside the cache, not in it: an operator (or a
+/// disk clean-up) removing the whole cache folder under running jobs removes clones, never the locks that keep
+/// two users of one clone apart. Beyond the budget, the least recently used clones that nobody holds are removed;
+/// any stage that finds its clone missing makes it again (a clone is a cache: the store is the source of truth).
+/// Hosts sharing a PostgreSQL each keep their own cache.
 public struct CloneCache: Sendable {
     public let root: URL
     public let budgetBytes: Int64
@@ -41,11 +43,20 @@ public struct CloneCache: Sendable {
 
     /// Removes a repository's clone (when nobody watches it any more), waiting for its current user.
     public func remove(_ id: UUID) async throws {
-        guard FileManager.default.fileExists(atPath: root.path) else { return }
         let lock = try await FileLock.acquire(path: lockPath(id).path)
         defer { lock.release() }
         try? FileManager.default.removeItem(at: directory(for: id))
+        // The lock file is unlinked while held: a waiter that opened it before sees the inode change and opens the
+        // path again (FileLock.tryAcquire), so the removal never lets two holders in.
         try? FileManager.default.removeItem(at: lockPath(id))
+    }
+
+    /// Which folder `directory` is now (device and inode), nil when there is none: a stage compares it before and
+    /// after reading a clone to know the clone was not removed — or removed and made again — while it read.
+    public static func identity(of directory: URL) -> [UInt64]? {
+        var info = stat()
+        guard lstat(directory.path, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR else { return nil }
+        return [UInt64(info.st_dev), UInt64(info.st_ino)]
     }
 
     /// Removes the least recently used clones nobody holds until the cache fits its budget.
@@ -88,7 +99,12 @@ public struct CloneCache: Sendable {
         return total
     }
 
-    private func lockPath(_ id: UUID) -> URL { root.appendingPathComponent(id.uuidString.lowercased() + ".lock") }
+    /// Where the locks live: `<root>.locks/`, beside the cache folder.
+    var lockFolder: URL {
+        root.deletingLastPathComponent().appendingPathComponent(root.lastPathComponent + ".locks", isDirectory: true)
+    }
+
+    private func lockPath(_ id: UUID) -> URL { lockFolder.appendingPathComponent(id.uuidString.lowercased() + ".lock") }
 
     private func markUsed(_ directory: URL) {
         guard FileManager.default.fileExists(atPath: directory.path) else { return }
@@ -106,20 +122,38 @@ final class FileLock: Sendable {
 
     private init(descriptor: Int32) { self.descriptor = descriptor }
 
-    /// Takes the lock, waiting (without blocking a thread) while another holder has it.
+    /// Takes the lock, waiting (without blocking a thread) while another holder has it; makes the lock's folder
+    /// when it is missing (removed under us).
     static func acquire(path: String) async throws -> FileLock {
         while true {
             if let lock = tryAcquire(path: path) { return lock }
+            if errno == ENOENT {
+                let folder = URL(fileURLWithPath: path).deletingLastPathComponent()
+                try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+                continue
+            }
             try await Task.sleep(for: .milliseconds(50))
         }
     }
 
-    /// Takes the lock if nobody holds it.
+    /// Takes the lock if nobody holds it (nil otherwise, with `errno` ENOENT when the lock's folder is missing).
+    ///
+    /// A lock counts only on the file the path names when it is taken: if the file was unlinked between our
+    /// `open` and our `flock` (its holder removed it, or its folder was removed), another caller may already hold
+    /// a lock on a new file at the same path, so this one is dropped and the caller tries again.
     static func tryAcquire(path: String) -> FileLock? {
         let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else { return nil }
         guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
             close(fd)
+            errno = EWOULDBLOCK
+            return nil
+        }
+        var held = stat()
+        var named = stat()
+        guard fstat(fd, &held) == 0, stat(path, &named) == 0, held.st_dev == named.st_dev, held.st_ino == named.st_ino else {
+            close(fd)
+            errno = EAGAIN
             return nil
         }
         return FileLock(descriptor: fd)

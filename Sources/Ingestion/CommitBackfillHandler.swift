@@ -35,12 +35,20 @@ struct CommitBackfillHandler: JobHandler {
             if work.windowEmpty { return Ingestion.BackfillResult(walked: 0, skipped: 0, inserted: 0) }
             // The clone must hold the job's head: another host made it, it was evicted, or it is older.
             guard try await ingestion.ensure(head, of: work, in: directory, now: now, logger: context.logger) else { return nil }
-            return try await ingestion.backfill(
+            let before = CloneCache.identity(of: directory)
+            let result = try await ingestion.backfill(
                 repository: id, store: store, clone: directory, head: head,
                 stop: work.backfilledHead.map { [$0] } ?? [], windowStart: windowStart
             ) { done, total in
                 try await context.progress(done * 100 / max(total, 1), "\(done) of \(total) commits")
             }
+            // A clone removed while git read it could have yielded a shorter walk rather than an error: the stage does
+            // not finish on it (what was stored stays; the retry walks a fresh clone and stores the rest).
+            guard before != nil, CloneCache.identity(of: directory) == before, Ingestion.isClone(directory) else {
+                throw PipelineFailure(
+                    reason: "clone_removed", message: "the clone was removed while its history was read; the backfill is retried")
+            }
+            return result
         }
         guard let result else {
             context.logger.warning("the remote no longer has the head to backfill; setup runs again", metadata: [

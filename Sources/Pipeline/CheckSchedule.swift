@@ -44,7 +44,7 @@ public struct CheckSchedule: Sendable, Equatable {
     /// Failure reasons that time may cure — the network, a throttling or overloaded host, a name that did not
     /// resolve, git running past its time limit, an unexpected error. A first run that ends `failed` with one is
     /// tried again by the scheduler (``retryAfterTransientFailure(_:stage:reason:at:)``); `next_check_at` shows when.
-    public static let transient: Set<String> = ["git_failed", "timed_out", "rate_limited", "unresolved", "error"]
+    public static let transient: Set<String> = ["git_failed", "timed_out", "rate_limited", "unresolved", "clone_removed", "error"]
 
     /// The waits before the automatic retries of a failed repository: an hour, six hours, then a day.
     public static let transientRetryDelays: [Double] = [3600, 6 * 3600, 86_400]

@@ -26,9 +26,15 @@ struct AnalysisTests {
             #!/bin/sh
             if [ "$1" = version ]; then echo "Version: v5.5.0-fake"; exit 0; fi
             repo=""
-            for argument in "$@"; do case "$argument" in --repo=*) repo="${argument#--repo=}";; esac; done
+            clone=""
+            for argument in "$@"; do
+              case "$argument" in --repo=*) repo="${argument#--repo=}";; --local=*) clone="${argument#--local=}";; esac
+            done
             if [ ! -f "\(folder.path)/fixed" ]; then
               case "$repo" in
+                *vanishing*)
+                  # The whole clone cache folder removed while Scorecard reads (once): it reads on, finding nothing.
+                  if [ ! -f "\(folder.path)/vanished" ]; then touch "\(folder.path)/vanished"; rm -rf "$(dirname "$clone")"; fi;;
                 *exit-one*) echo "Error: invalid flags" >&2; exit 1;;
                 *garbage*) echo "this is not json"; exit 0;;
                 *skipping*) echo "Skipping $repo: repo not accessible" >&2; exit 0;;
@@ -321,6 +327,27 @@ struct AnalysisTests {
             #expect(try await h.runWorkers { try await h.work(refused)?.repository.state.status == .failed }, "\(h.logs.text.suffix(3000))")
             #expect(try await h.work(refused)?.failureReason == "auth_required")
             #expect(try await h.work(refused)?.attempts == 1, "a refusal is not retried")
+        }
+    }
+
+    /// The whole clone cache folder removed (an operator's `rm -rf`, a disk clean-up) while Scorecard reads a clone:
+    /// its output would describe a half-empty tree — a score, not an error. The run is thrown away as
+    /// `clone_removed`, the attempt retried on a fresh clone, and the entry becomes ready with the real result.
+    @Test(arguments: Engine.allCases)
+    func theCacheFolderRemovedUnderScorecardIsRetriedNotScored(engine: Engine) async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("fake-scorecard-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try await IngestionHarness.with(engine, try Self.options(scratch: folder)) { h in
+            _ = try await h.serve("vanishing", commits: 5, span: h.now.addingTimeInterval(-30 * 86_400)...h.now.addingTimeInterval(-600))
+            let (id, _) = try await h.add("vanishing")
+            #expect(try await h.runWorkers { try await h.work(id)?.repository.state.status == .ready }, "\(h.logs.text.suffix(3000))")
+            #expect(FileManager.default.fileExists(atPath: folder.appendingPathComponent("vanished").path), "the folder was removed")
+            #expect(Self.scorecardRuns(in: folder) == 2, "the run on the removed clone was not kept")
+            let analysis = try await h.queue.list(state: .completed, kind: PipelineJobs.HealthAnalysis.kind, limit: 10)
+            #expect(analysis.count == 1 && analysis.first?.attempt == 2, "\(analysis.map(\.errors))")
+            #expect(analysis.first?.errors.first?.error.hasPrefix("clone_removed: ") == true, "\(analysis.map(\.errors))")
+            #expect(try await h.store.read { try await $0.latestHealthReport(repository: id) } != nil)
+            #expect(Ingestion.isClone(h.ingestion.cache.directory(for: id)), "the clone was made again")
         }
     }
 

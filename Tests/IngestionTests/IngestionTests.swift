@@ -2,9 +2,11 @@ import Domain
 import Foundation
 import GitFixtures
 import Ingestion
+import Logging
 import Pipeline
 import Queue
 import Store
+import Synchronization
 import TestSupport
 import Testing
 
@@ -203,6 +205,38 @@ struct IngestionTests {
             let jobs = try await h.queue.list(limit: 50)
             #expect(!jobs.contains { $0.argsJSON.contains(token) || $0.errors.contains { $0.error.contains(String(token.dropFirst(6))) } })
         }
+    }
+
+    /// The whole cache folder removed while a stage holds a repository's clone: the lock lives beside the folder,
+    /// so a second user of the same clone still waits for the first, and the folder is made again.
+    @Test
+    func aRemovedCacheFolderKeepsItsLocks() async throws {
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("cache-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let cache = CloneCache(root: scratch.appendingPathComponent("clones"), budgetBytes: 1 << 30, logger: Logger(label: "test"))
+        let id = UUID()
+        let (entered, enteredContinuation) = AsyncStream<Void>.makeStream()
+        let (release, releaseContinuation) = AsyncStream<Void>.makeStream()
+        let first = Task {
+            try await cache.withClone(id) { directory in
+                try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+                enteredContinuation.yield()
+                for await _ in release { break }
+            }
+        }
+        for await _ in entered { break }
+        try FileManager.default.removeItem(at: cache.root)
+        let order = Mutex<[String]>([])
+        let second = Task {
+            try await cache.withClone(id) { _ in order.withLock { $0.append("second") } }
+        }
+        try await Task.sleep(for: .milliseconds(300))
+        order.withLock { $0.append("first released") }
+        releaseContinuation.yield()
+        try await first.value
+        try await second.value
+        #expect(order.withLock { $0 } == ["first released", "second"], "the second user waited for the first")
+        #expect(FileManager.default.fileExists(atPath: cache.root.path), "the folder was made again")
     }
 
     /// Clones beyond the cache's budget are evicted (least recently used first) and made again when a
