@@ -218,6 +218,7 @@ let package = Package(
                 "Store", "Settings", "Domain", "API",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Subprocess", package: "swift-subprocess"),
             ],
             path: "Tests/TestSupport",
             swiftSettings: swiftSettings

@@ -67,7 +67,7 @@ struct BackfillProcessTests {
             }
 
             // First worker: killed once the backfill has stored part of the window.
-            let first = try ChildProcess(CLITests.binary, ["worker"] + flags, environment: env)
+            let first = try await ChildProcess.start(CLITests.binary, ["worker"] + flags, environment: env)
             var before: Int64 = 0
             let deadline = ContinuousClock.now + .seconds(180)
             while ContinuousClock.now < deadline {
@@ -85,7 +85,7 @@ struct BackfillProcessTests {
             #expect(progress?.stage == .backfilling && (progress?.progress ?? 0) > 0, "progress was reported: \(String(describing: progress))")
 
             // Second worker: takes the job over after the lease expires and finishes it.
-            let second = try ChildProcess(CLITests.binary, ["worker"] + flags, environment: env)
+            let second = try await ChildProcess.start(CLITests.binary, ["worker"] + flags, environment: env)
             var work: RepositoryWork?
             while ContinuousClock.now < deadline + .seconds(120) {
                 work = try await store.read { try await $0.repositoryWork(id: id) }

@@ -87,7 +87,7 @@ struct CLITests {
     @Test func serveMakesAnAdminKeyOnFirstStartAndStopsOnSIGTERM() async throws {
         let dataDir = Self.temporaryDirectory()
         for start in 1...2 {
-            let server = try ChildProcess(
+            let server = try await ChildProcess.start(
                 Self.binary, ["serve", "--data-dir", dataDir, "--port", "0", "--log-level", "info"], environment: Self.environment())
             #expect(await server.waitForOutput(containing: "listening on"), "\(server.stderr)")
             server.send(SIGTERM)

@@ -12,8 +12,8 @@ import Glibc
 /// database, each worker with a clone folder of its own as on separate hosts, watching repositories served over
 /// smart HTTP, while a seeded driver injects faults at random moments — workers killed with SIGKILL, pushes,
 /// repositories gone from the git server or unable to send objects, Scorecard failing (retried or not), jobs
-/// cancelled and deleted by an administrator, clones evicted, git and Scorecard processes killed with SIGKILL
-/// mid-run, entries deleted and added again, retries and
+/// cancelled and deleted by an administrator, clones evicted and whole clone cache folders removed, git and
+/// Scorecard processes killed with SIGKILL mid-run, entries deleted and added again, retries and
 /// re-checks. Then every fault is removed, and once nothing is being worked on: every entry is `ready` (its report
 /// for its head, its stored commits reachable from that head) or `failed` with a reason, no repository has two
 /// unfinished jobs of one kind, the stall gauge reads 0, and every process stops cleanly on SIGTERM.
@@ -73,10 +73,11 @@ final class Chaos {
         case deleteAndAddAgain = "delete-and-add-again"
         case retryAndRecheck = "retry-and-recheck"
         case killSubprocess = "kill-subprocess"
+        case deleteCloneCache = "delete-clone-cache"
 
         var weight: Int {
             switch self {
-            case .killWorker, .deleteAndAddAgain: 1
+            case .killWorker, .deleteAndAddAgain, .deleteCloneCache: 1
             case .push: 3
             case .gitFault, .scorecardFault, .adminJobs, .evictClone, .retryAndRecheck, .killSubprocess: 2
             }
@@ -279,7 +280,7 @@ final class Chaos {
         let port = try EndToEndTests.freePort()
         let address = "http://127.0.0.1:\(port)"
         base = address
-        let api = try ChildProcess(CLITests.binary, ["api", "--port", "\(port)"] + databaseFlags, environment: CLITests.environment(environment))
+        let api = try await ChildProcess.start(CLITests.binary, ["api", "--port", "\(port)"] + databaseFlags, environment: CLITests.environment(environment))
         self.api = api
         // The key is printed before the server listens; at log level warning nothing says "listening", so ask.
         let printed = try await waitUntil(.seconds(60)) { api.stdout.split(separator: "\n").contains { CLITests.isKey(String($0)) } }
@@ -288,26 +289,26 @@ final class Chaos {
         self.key = key
         let live = try await waitUntil(.seconds(60)) { try await EndToEndTests.http("GET", "\(address)/health/live", key: key).0 == 200 }
         try #require(live, "the API answers: \(api.stderr.suffix(2000))")
-        for index in 0..<workerCount { workers.append(try startWorker(index)) }
+        for index in 0..<workerCount { workers.append(try await startWorker(index)) }
     }
 
-    func startWorker(_ index: Int) throws -> ChildProcess {
+    func startWorker(_ index: Int) async throws -> ChildProcess {
         var environment = environment
         // As on a host of its own: a clone cache nobody else sees.
         environment["REPOWATCH_GIT_CLONE_DIR"] = cloneFolder(index).path
-        return try ChildProcess(CLITests.binary, ["worker"] + databaseFlags, environment: CLITests.environment(environment))
+        return try await ChildProcess.start(CLITests.binary, ["worker"] + databaseFlags, environment: CLITests.environment(environment))
     }
 
-    static func isRunning(_ process: ChildProcess) -> Bool { kill(process.pid, 0) == 0 }
+    static func isRunning(_ process: ChildProcess) -> Bool { !process.hasExited }
 
     /// A worker that ended without being killed by the driver is a bug: recorded, and replaced so the run goes on.
-    func keepWorkersRunning() throws {
+    func keepWorkersRunning() async throws {
         if let api, !Self.isRunning(api) {
             throw TestSetupError("the API process ended: \(api.stderr.suffix(3000))")
         }
         for index in workers.indices where !Self.isRunning(workers[index]) {
             Issue.record("worker \(index) (pid \(workers[index].pid)) ended by itself (seed \(options.seed), \(engine)): \(workers[index].stderr.suffix(3000))")
-            workers[index] = try startWorker(index)
+            workers[index] = try await startWorker(index)
         }
     }
 
@@ -398,7 +399,7 @@ final class Chaos {
             let pause = Int.random(in: 50...400, using: &random)
             try await Task.sleep(for: .milliseconds(pause))
             try await undoDue()
-            try keepWorkersRunning()
+            try await keepWorkersRunning()
             let fault = Fault.pick(using: &random)
             count(fault.rawValue)
             switch fault {
@@ -411,6 +412,7 @@ final class Chaos {
             case .deleteAndAddAgain: try await deleteEntry()
             case .retryAndRecheck: try await retryAndRecheck()
             case .killSubprocess: try await killSubprocess()
+            case .deleteCloneCache: try await deleteCloneCache()
             }
         }
         try await undoDue(all: true)
@@ -418,7 +420,7 @@ final class Chaos {
         #expect(gitFaults.isEmpty, "\(gitFaults.keys.sorted())")
         let controls = (try? FileManager.default.contentsOfDirectory(atPath: control.path)) ?? []
         for file in controls { try? FileManager.default.removeItem(at: control.appendingPathComponent(file)) }
-        try keepWorkersRunning()
+        try await keepWorkersRunning()
     }
 
     func schedule(_ undo: Undo, after seconds: Double) {
@@ -452,7 +454,7 @@ final class Chaos {
         let index = Int.random(in: 0..<workers.count, using: &random)
         workers[index].send(SIGKILL)
         _ = await workers[index].waitForExit()
-        workers[index] = try startWorker(index)
+        workers[index] = try await startWorker(index)
     }
 
     /// 2. A fast-forward push of one commit dated now, from the driver's clone of the repository (the test's git
@@ -559,6 +561,16 @@ final class Chaos {
         count("kill-subprocess: \(git ? "git" : "scorecard") \(status == 0 ? "killed" : "none running")")
     }
 
+    /// 10. `rm -rf` one worker's whole clone cache folder, under whatever jobs it is running (an operator freeing
+    /// disk, a clean-up script): clones are a cache, so every stage that finds its clone gone makes it again, and a
+    /// Scorecard run on a clone removed under it is thrown away (`clone_removed`), never stored.
+    func deleteCloneCache() async throws {
+        let folder = cloneFolder(Int.random(in: 0..<workerCount, using: &random))
+        guard FileManager.default.fileExists(atPath: folder.path) else { return count("delete-clone-cache: no cache folder") }
+        _ = try await ChildProcess.run("/bin/rm", ["-rf", folder.path], environment: ["PATH": "/usr/bin:/bin"])
+        count("delete-clone-cache: removed")
+    }
+
     /// 6. `rm -rf` one repository's clone on one worker's host.
     func evictClone() async throws {
         let worker = Int.random(in: 0..<workerCount, using: &random)
@@ -596,7 +608,7 @@ final class Chaos {
         let deadline = ContinuousClock.now + .seconds(180)
         var listed: [[String: Any]] = []
         while ContinuousClock.now < deadline {
-            try keepWorkersRunning()
+            try await keepWorkersRunning()
             listed = try await listEntries()
             let busy = listed.filter { $0["status"] as? String == "processing" || $0["refreshing"] as? Bool == true }
             if busy.isEmpty, listed.count == names.count { return (listed, true) }

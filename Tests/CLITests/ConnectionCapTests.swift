@@ -17,7 +17,7 @@ struct ConnectionCapTests {
             let scratch = URL(fileURLWithPath: CLITests.temporaryDirectory())
             defer { try? FileManager.default.removeItem(at: scratch) }
             let port = try EndToEndTests.freePort()
-            let server = try ChildProcess(CLITests.binary, ["serve", "--data-dir", scratch.path, "--port", "\(port)"],
+            let server = try await ChildProcess.start(CLITests.binary, ["serve", "--data-dir", scratch.path, "--port", "\(port)"],
                 environment: CLITests.environment(["REPOWATCH_HTTP_MAX_CONNECTIONS": "8", "REPOWATCH_HTTP_IDLE_TIMEOUT": "120s"]))
             #expect(await server.waitForOutput(containing: "listening on"), "\(server.stderr.suffix(2000))")
             var idle: [Int32] = []

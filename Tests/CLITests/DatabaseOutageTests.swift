@@ -145,13 +145,13 @@ final class Outage: @unchecked Sendable {
     /// `serve` first (it applies the migrations and prints the first admin key), then `api` and `worker`.
     private func launch() async throws {
         let servePort = try EndToEndTests.freePort()
-        let serve = try process("serve", ["serve", "--port", "\(servePort)"])
+        let serve = try await process("serve", ["serve", "--port", "\(servePort)"])
         let printed = try await waitUntil(.seconds(60)) { serve.stdout.split(separator: "\n").contains { CLITests.isKey(String($0)) } }
         try #require(printed, "the first start's admin key: \(serve.stderr.suffix(2000))")
         key = serve.stdout.split(separator: "\n").map(String.init).first(where: CLITests.isKey) ?? ""
         let apiPort = try EndToEndTests.freePort()
-        _ = try process("api", ["api", "--port", "\(apiPort)"])
-        _ = try process("worker", ["worker"])
+        _ = try await process("api", ["api", "--port", "\(apiPort)"])
+        _ = try await process("worker", ["worker"])
         bases = ["http://127.0.0.1:\(servePort)", "http://127.0.0.1:\(apiPort)"]
         for base in bases {
             let live = try await waitUntil(.seconds(60)) { try await EndToEndTests.http("GET", "\(base)/health/live", key: self.key).0 == 200 }
@@ -159,9 +159,9 @@ final class Outage: @unchecked Sendable {
         }
     }
 
-    private func process(_ name: String, _ arguments: [String]) throws -> ChildProcess {
+    private func process(_ name: String, _ arguments: [String]) async throws -> ChildProcess {
         let folder = scratch.appendingPathComponent(name)
-        let process = try ChildProcess(
+        let process = try await ChildProcess.start(
             CLITests.binary, arguments + ["--database-url", databaseURL, "--data-dir", folder.path],
             environment: CLITests.environment(environment.merging(["REPOWATCH_GIT_CLONE_DIR": folder.appendingPathComponent("clones").path]) { $1 }))
         processes.append((name, process))
@@ -287,7 +287,7 @@ final class Outage: @unchecked Sendable {
         #expect(pending.isEmpty, "\(mode) restart: \(pending.count) entries still processing 180 s later\n\(stuck.joined(separator: "\n"))\n\(logs())")
         #expect((outcomes["ready"] ?? 0) > 0, "served repositories end ready: \(outcomes)")
         for (name, process) in processes {
-            #expect(kill(process.pid, 0) == 0, "\(name) is still running (never restarted): \(process.stderr.suffix(1500))")
+            #expect(!process.hasExited, "\(name) is still running (never restarted): \(process.stderr.suffix(1500))")
         }
         print("""
             database restart (\(mode)): \(all.count) requests (\(posts.count) POSTs, \(ids.count) accepted), \(refused.count) refused \
@@ -303,7 +303,7 @@ final class Outage: @unchecked Sendable {
 
     /// SIGTERM to what still runs (killed after 60 s), the database stopped, the folders removed.
     func stop() async {
-        for (name, process) in processes where kill(process.pid, 0) == 0 {
+        for (name, process) in processes where !process.hasExited {
             let status = await Chaos.terminate(process)
             // A crash's own message comes before its backtrace: show from there.
             let text = process.stderr

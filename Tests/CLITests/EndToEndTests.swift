@@ -61,7 +61,7 @@ struct EndToEndTests {
             let port = try Self.freePort()
             var flags = ["serve", "--data-dir", scratch.appendingPathComponent("data").path, "--port", "\(port)", "--log-level", "info"]
             if engine == .postgres { flags += ["--database-url", try await TestDatabase.createDatabase()] }
-            let server = try ChildProcess(CLITests.binary, flags, environment: CLITests.environment([
+            let server = try await ChildProcess.start(CLITests.binary, flags, environment: CLITests.environment([
                 "REPOWATCH_ALLOWED_HOSTS": "127.0.0.1:\(git.port)",
                 "REPOWATCH_GIT_PROTOCOLS": "http",
             ]))

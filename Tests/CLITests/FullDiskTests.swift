@@ -24,7 +24,7 @@ struct FullDiskTests {
             defer { _ = umount2(data.path, Int32(MNT_DETACH)) }
 
             let port = try EndToEndTests.freePort()
-            let server = try ChildProcess(CLITests.binary, [
+            let server = try await ChildProcess.start(CLITests.binary, [
                 "serve", "--data-dir", data.path, "--port", "\(port)", "--log-level", "info",
             ], environment: CLITests.environment([
                 "REPOWATCH_ALLOWED_HOSTS": "127.0.0.1:9",

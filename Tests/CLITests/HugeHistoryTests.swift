@@ -36,7 +36,7 @@ struct HugeHistoryTests {
 
             let git = try await GitHTTPServer.start(root: served)
             let port = try EndToEndTests.freePort()
-            let server = try ChildProcess(CLITests.binary, [
+            let server = try await ChildProcess.start(CLITests.binary, [
                 "serve", "--data-dir", scratch.appendingPathComponent("data").path, "--port", "\(port)", "--log-level", "info",
             ], environment: CLITests.environment([
                 "REPOWATCH_ALLOWED_HOSTS": "127.0.0.1:\(git.port)",

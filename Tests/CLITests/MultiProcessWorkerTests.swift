@@ -23,7 +23,8 @@ struct MultiProcessWorkerTests {
             CLITests.binary, ["queue", "probe", "--count", "\(jobCount)", "--label", "crash", "--sleep-ms", "20"] + flags, environment: env)
         #expect(enqueue.status == 0, "\(enqueue.stderr)")
 
-        var workers = try (0..<3).map { _ in try ChildProcess(CLITests.binary, ["worker"] + flags, environment: env) }
+        var workers: [ChildProcess] = []
+        for _ in 0..<3 { workers.append(try await ChildProcess.start(CLITests.binary, ["worker"] + flags, environment: env)) }
         var killed: [Int32] = []
         var generator = SystemRandomNumberGenerator()
         for round in 0..<2 {
@@ -34,7 +35,7 @@ struct MultiProcessWorkerTests {
             _ = await workers[victim].waitForExit()
             #expect(workers[victim].wasSignalled, "round \(round): killed, not exited")
             killed.append(workers[victim].pid)
-            workers[victim] = try ChildProcess(CLITests.binary, ["worker"] + flags, environment: env)
+            workers[victim] = try await ChildProcess.start(CLITests.binary, ["worker"] + flags, environment: env)
         }
 
         let store = PostgresStore(configuration: try PostgresURL.parse(database), logger: TestDatabase.logger)

@@ -1,68 +1,121 @@
 import Foundation
+import Subprocess
 import Synchronization
 
-/// A child process for tests, driven without blocking Swift's cooperative threads (there are only
-/// as many as cores): output is collected by handlers, exit is awaited through a continuation.
-public final class ChildProcess: Sendable {
-    private let process: Process
-    private let output = Mutex((stdout: Data(), stderr: Data()))
-    private let exit = Mutex<(status: Int32?, waiters: [CheckedContinuation<Int32, Never>])>((nil, []))
+#if canImport(Glibc)
+import Glibc
+#endif
 
-    public init(_ executable: String, _ arguments: [String], environment: [String: String]) throws {
-        process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.environment = environment
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        out.fileHandleForReading.readabilityHandler = { [weak self] handle in
-            let data = handle.availableData
-            self?.output.withLock { $0.stdout.append(data) }
-        }
-        err.fileHandleForReading.readabilityHandler = { [weak self] handle in
-            let data = handle.availableData
-            self?.output.withLock { $0.stderr.append(data) }
-        }
-        process.terminationHandler = { [weak self] process in
-            guard let self else { return }
-            let waiters = self.exit.withLock { state in
-                state.status = process.terminationStatus
-                defer { state.waiters = [] }
-                return state.waiters
-            }
-            for waiter in waiters { waiter.resume(returning: process.terminationStatus) }
-        }
-        try process.run()
+#if canImport(System)
+import System
+#else
+import SystemPackage
+#endif
+
+/// A child process for tests (a `repowatch serve`, `worker` or `api`, a `pkill`, an `rm`), run with swift-subprocess
+/// — as the service runs git and Scorecard — without blocking Swift's cooperative threads.
+///
+/// Its standard output and error go to files in a private folder (read incrementally by ``stdout``/``stderr``), not
+/// to pipes: its exit is reported when it exits, even if a process it started still holds what it inherited, and
+/// no dispatch source or readability handler is involved. (The Foundation `Process` with pipe readability handlers
+/// this replaces was the suspect of a libdispatch crash, `_dispatch_event_loop_drain`, in one CI run.)
+public final class ChildProcess: Sendable {
+    public let pid: Int32
+    private let folder: URL
+    private let stdoutFile: OutputFile
+    private let stderrFile: OutputFile
+    private let exit: ExitState
+
+    private init(pid: Int32, folder: URL, exit: ExitState) {
+        self.pid = pid
+        self.folder = folder
+        stdoutFile = OutputFile(folder.appendingPathComponent("stdout").path)
+        stderrFile = OutputFile(folder.appendingPathComponent("stderr").path)
+        self.exit = exit
     }
 
-    public var pid: Int32 { process.processIdentifier }
-    public var stdout: String { output.withLock { String(decoding: $0.stdout, as: UTF8.self) } }
-    public var stderr: String { output.withLock { String(decoding: $0.stderr, as: UTF8.self) } }
+    deinit {
+        try? FileManager.default.removeItem(at: folder)
+    }
+
+    /// Starts `executable` with `arguments` and exactly `environment` (nothing inherited); returns once it runs.
+    public static func start(_ executable: String, _ arguments: [String], environment: [String: String]) async throws -> ChildProcess {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("child-\(UUID().uuidString)", isDirectory: true)
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let out = try FileDescriptor.open(
+            FilePath(folder.appendingPathComponent("stdout").path), .writeOnly, options: [.create, .truncate, .closeOnExec],
+            permissions: [.ownerReadWrite])
+        let err = try FileDescriptor.open(
+            FilePath(folder.appendingPathComponent("stderr").path), .writeOnly, options: [.create, .truncate, .closeOnExec],
+            permissions: [.ownerReadWrite])
+        var custom: [Environment.Key: String] = [:]
+        for (key, value) in environment { custom[Environment.Key(stringLiteral: key)] = value }
+
+        // The child shares its exit state with the task that waits for it; `start` returns once the pid is known.
+        let exitState = ExitState()
+        let (started, startedContinuation) = AsyncThrowingStream<Int32, any Error>.makeStream()
+        Task {
+            do {
+                let result = try await Subprocess.run(
+                    .path(FilePath(executable)),
+                    arguments: Arguments(arguments),
+                    environment: .custom(custom),
+                    input: .none,
+                    output: .fileDescriptor(out, closeAfterSpawningProcess: true),
+                    error: .fileDescriptor(err, closeAfterSpawningProcess: true)
+                ) { execution in
+                    startedContinuation.yield(execution.processIdentifier.value)
+                    startedContinuation.finish()
+                }
+                let (status, signalled): (Int32, Bool) =
+                    switch result.terminationStatus {
+                    case .exited(let code): (code, false)
+                    case .signaled(let signal): (signal, true)
+                    }
+                let waiters = exitState.state.withLock { state in
+                    state.status = status
+                    state.signalled = signalled
+                    defer { state.waiters = [] }
+                    return state.waiters
+                }
+                for waiter in waiters { waiter.resume(returning: status) }
+            } catch {
+                startedContinuation.finish(throwing: error)
+            }
+        }
+        var iterator = started.makeAsyncIterator()
+        guard let pid = try await iterator.next() else { throw CancellationError() }
+        return ChildProcess(pid: pid, folder: folder, exit: exitState)
+    }
+
+    public var stdout: String { stdoutFile.text }
+    public var stderr: String { stderrFile.text }
+    /// True once the process has ended (and been waited for).
+    public var hasExited: Bool { exit.state.withLock { $0.status != nil } }
     /// True when the process ended because of a signal rather than by exiting.
-    public var wasSignalled: Bool { process.terminationReason == .uncaughtSignal }
+    public var wasSignalled: Bool { exit.state.withLock { $0.signalled } }
 
     /// Waits until stdout or stderr contains `text`; false on timeout or when the process ended first.
     public func waitForOutput(containing text: String, timeout: Duration = .seconds(30)) async -> Bool {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if stdout.contains(text) || stderr.contains(text) { return true }
-            if exit.withLock({ $0.status }) != nil { return stdout.contains(text) || stderr.contains(text) }
+            if exit.state.withLock({ $0.status }) != nil { return stdout.contains(text) || stderr.contains(text) }
             try? await Task.sleep(for: .milliseconds(20))
         }
         return false
     }
 
-    /// Sends `signal` (SIGTERM, SIGKILL, …).
+    /// Sends `signal` (SIGTERM, SIGKILL, …), unless the process has already been waited for (its pid may be reused).
     public func send(_ signal: Int32) {
-        kill(process.processIdentifier, signal)
+        guard exit.state.withLock({ $0.status }) == nil else { return }
+        kill(pid, signal)
     }
 
-    /// Waits for the exit status.
+    /// Waits for the exit status (the signal's number when it was killed by one).
     public func waitForExit() async -> Int32 {
         await withCheckedContinuation { continuation in
-            let status = exit.withLock { state -> Int32? in
+            let status = exit.state.withLock { state -> Int32? in
                 if let status = state.status { return status }
                 state.waiters.append(continuation)
                 return nil
@@ -75,10 +128,38 @@ public final class ChildProcess: Sendable {
     public static func run(
         _ executable: String, _ arguments: [String], environment: [String: String]
     ) async throws -> (status: Int32, stdout: String, stderr: String) {
-        let child = try ChildProcess(executable, arguments, environment: environment)
+        let child = try await start(executable, arguments, environment: environment)
         let status = await child.waitForExit()
-        // The pipes may still hold the last bytes when the exit is reported.
-        try? await Task.sleep(for: .milliseconds(50))
         return (status, child.stdout, child.stderr)
+    }
+}
+
+/// How a child ended, once it has, and who waits for it.
+private final class ExitState: Sendable {
+    let state = Mutex<(status: Int32?, signalled: Bool, waiters: [CheckedContinuation<Int32, Never>])>((nil, false, []))
+}
+
+/// A file a child writes its output to, read as it grows: each read takes only the bytes added since the last.
+private final class OutputFile: Sendable {
+    private let path: String
+    private let state = Mutex<(bytes: [UInt8], offset: off_t)>(([], 0))
+
+    init(_ path: String) { self.path = path }
+
+    var text: String {
+        state.withLock { state in
+            let fd = open(path, O_RDONLY | O_CLOEXEC)
+            if fd >= 0 {
+                defer { close(fd) }
+                var chunk = [UInt8](repeating: 0, count: 65_536)
+                while true {
+                    let count = chunk.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, state.offset) }
+                    guard count > 0 else { break }
+                    state.bytes.append(contentsOf: chunk[0..<count])
+                    state.offset += off_t(count)
+                }
+            }
+            return String(decoding: state.bytes, as: UTF8.self)
+        }
     }
 }
