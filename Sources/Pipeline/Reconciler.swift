@@ -86,22 +86,33 @@ public struct ScheduleRechecksHandler: JobHandler {
     }
 
     public func handle(_ arguments: ScheduleRechecksJob, context: JobContext) async throws {
-        let now = lifecycle.clock()
-        let due = try await context.store.read { try await $0.dueRepositories(now: now, limit: batch) }
+        let started = try await lifecycle.startDueChecks(limit: batch, store: context.store)
+        if started > 0 { context.logger.info("re-checks started", metadata: ["repositories": "\(started)"]) }
+    }
+}
+
+extension Lifecycle {
+    /// Starts the checks that are due now (`next_check_at` passed), up to `limit`, one transaction a repository:
+    /// a re-check of a ready repository, or a retry of one that failed for a transient reason (only those are due
+    /// when failed). The scheduler's pass; the seeded lifecycle test runs it between its faults.
+    /// - Returns: how many started.
+    public func startDueChecks(limit: Int, store: any Store) async throws -> Int {
+        let now = clock()
+        let due = try await store.read { try await $0.dueRepositories(now: now, limit: limit) }
         var started = 0
         for id in due {
             try Task.checkCancellation()
-            let restarted = try await context.store.transaction { tx -> Bool in
-                var outcome = try await lifecycle.recheck(repository: id, in: tx)
+            let restarted = try await store.transaction { tx -> Bool in
+                var outcome = try await self.recheck(repository: id, in: tx)
                 // A failed repository is due only when its failure was transient: it starts over, as a retry.
                 if case .refused(let state)? = outcome, state.status == .failed {
-                    outcome = try await lifecycle.retry(repository: id, in: tx)
+                    outcome = try await self.retry(repository: id, in: tx)
                 }
                 guard case .restarted? = outcome else { return false }
                 return true
             }
             if restarted { started += 1 }
         }
-        if started > 0 { context.logger.info("re-checks started", metadata: ["repositories": "\(started)"]) }
+        return started
     }
 }

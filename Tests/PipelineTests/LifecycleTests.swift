@@ -270,7 +270,12 @@ struct LifecycleTests {
                     switch random.next() % 20 {
                     case 0..<13: action = "succeed"; try await h.run(job, .succeed(head: head))
                     case 13..<15: action = "fail"; try await h.run(job, .fail(PipelineFailure(reason: "timed_out", message: "slow")))
-                    case 15: action = "fail permanently"; try await h.run(job, .failPermanently(PipelineFailure(reason: "too_large", message: "big")))
+                    case 15 where random.next() % 2 == 0:
+                        action = "fail permanently"; try await h.run(job, .failPermanently(PipelineFailure(reason: "too_large", message: "big")))
+                    case 15:
+                        // Attempts spent on a reason time may cure: the repository fails, and the scheduler retries it later.
+                        action = "fail, attempts spent (transient)"
+                        try await h.run(job, .failPermanently(PipelineFailure(reason: "git_failed", message: "the connection was reset")))
                     case 16: action = "head unavailable"; try await h.run(job, .headUnavailable)
                     case 17: action = "lease lost"; h.clock.advance(by: 120); _ = try await h.queue.rescueExpiredLeases()
                     default: action = "worker killed (lease expires later)"
@@ -307,10 +312,21 @@ struct LifecycleTests {
                     let added = try await h.add(name)
                     repositories[name] = added.repository
                     entries[name] = added.entry
-                case 82..<88:
+                case 82..<85:
                     action = "time passes"
                     h.clock.advance(by: Double(random.next() % 120))
                     _ = try await h.queue.rescueExpiredLeases()
+                case 85..<88:
+                    // Hours go by and the scheduler's pass runs: due re-checks start, and repositories that failed
+                    // for a transient reason (the "fail" above, once its attempts are spent) are retried by themselves.
+                    h.clock.advance(by: Double(3600 + random.next() % (26 * 3600)))
+                    _ = try await h.queue.rescueExpiredLeases()
+                    var failedAndDue = 0
+                    for due in try await h.store.read({ [now = h.clock.now] in try await $0.dueRepositories(now: now, limit: 100) })
+                    where try await h.state(due)?.status == .failed { failedAndDue += 1 }
+                    let started = try await h.lifecycle.startDueChecks(limit: 100, store: h.store)
+                    action = started == 0 ? "scheduler pass (nothing due)"
+                        : failedAndDue > 0 ? "scheduler pass (a failed repository retried)" : "scheduler pass (re-checks)"
                 default:
                     action = "reconcile pass"
                     #expect(try await h.lifecycle.reconcileStalled(limit: 100, store: h.store).isEmpty, "step \(step): the pass found a stall")
