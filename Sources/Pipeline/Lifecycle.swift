@@ -53,12 +53,18 @@ public struct Lifecycle: Sendable {
     }
 
     /// `POST …/retry`: a failed repository starts over as a new run.
-    public func retry(repository id: UUID, in tx: any SQLExecutor) async throws -> RestartOutcome? {
+    ///
+    /// - Parameter automatic: true for the scheduler's own retry after a transient failure, which counts toward
+    ///   ``CheckSchedule/maxTransientRetries``; a user's retry (the default) starts that count again. Either way
+    ///   the planned retry (`next_check_at`) is cleared: the run that starts now is the retry, and the end of the run
+    ///   plans the next check.
+    public func retry(repository id: UUID, automatic: Bool = false, in tx: any SQLExecutor) async throws -> RestartOutcome? {
         guard let work = try await tx.repositoryWork(id: id) else { return nil }
         let state = work.repository.state
         guard state.status == .failed else { return .refused(state) }
         let next = try state.retry()
         try await tx.setState(next, ofRepository: id, now: clock())
+        try await tx.recordRecheckFailure(ofRepository: id, failures: automatic ? work.recheckFailures : 0, nextCheckAt: nil)
         try await tx.recordFailure(ofRepository: id, reason: nil, attempts: 0)
         try await tx.requestGeneration(ofRepository: id)
         try await reconcile(repository: id, in: tx)

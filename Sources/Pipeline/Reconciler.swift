@@ -106,7 +106,7 @@ extension Lifecycle {
                 var outcome = try await self.recheck(repository: id, in: tx)
                 // A failed repository is due only when its failure was transient: it starts over, as a retry.
                 if case .refused(let state)? = outcome, state.status == .failed {
-                    outcome = try await self.retry(repository: id, in: tx)
+                    outcome = try await self.retry(repository: id, automatic: true, in: tx)
                 }
                 guard case .restarted? = outcome else { return false }
                 return true

@@ -234,6 +234,46 @@ struct LifecycleTests {
         }
     }
 
+    /// The automatic retries after transient failures have a budget (``CheckSchedule/maxTransientRetries``): the
+    /// scheduler's own retries count toward it, a user's retry starts it again. A retry clears the planned one
+    /// (`next_check_at`): the run that starts is the retry.
+    @Test(arguments: Engine.allCases)
+    func aUsersRetryStartsTheAutomaticRetryBudgetAgain(engine: Engine) async throws {
+        try await LifecycleHarness.with(engine) { h in
+            let (id, _) = try await h.add("flaky")
+            func failSetup() async throws {
+                let job = try #require(try await h.claim(PipelineJobs.RepositorySetup.kind))
+                try await h.run(job, .failPermanently(PipelineFailure(reason: "git_failed", message: "the connection was reset")))
+            }
+            try await failSetup()
+            var work = try #require(try await h.work(id))
+            #expect(work.repository.state.status == .failed && work.recheckFailures == 1 && work.repository.nextCheckAt != nil)
+
+            // As if the scheduler had already retried it up to the budget, each retry failing.
+            _ = try await h.store.write("UPDATE repositories SET recheck_failures = \(CheckSchedule.maxTransientRetries) WHERE id = \(id)")
+            h.clock.advance(by: 2 * 86_400)
+            #expect(try await h.lifecycle.startDueChecks(limit: 10, store: h.store) == 1)
+            work = try #require(try await h.work(id))
+            #expect(work.repository.state.status == .processing && work.repository.nextCheckAt == nil, "the planned retry is cleared")
+            #expect(work.recheckFailures == CheckSchedule.maxTransientRetries, "the scheduler's retry counts")
+            try await failSetup()
+            work = try #require(try await h.work(id))
+            #expect(work.repository.state.status == .failed && work.repository.nextCheckAt == nil, "the budget is spent: no retry planned")
+            h.clock.advance(by: 30 * 86_400)
+            #expect(try await h.lifecycle.startDueChecks(limit: 10, store: h.store) == 0)
+
+            // A user's retry starts the budget again: the next transient failure plans a retry an hour or so later.
+            guard case .restarted? = try await h.retry(id) else { Issue.record("retry refused"); return }
+            #expect(try await h.work(id)?.recheckFailures == 0)
+            try await failSetup()
+            work = try #require(try await h.work(id))
+            #expect(work.recheckFailures == 1)
+            let planned = try #require(work.repository.nextCheckAt)
+            #expect(planned >= h.clock.now.addingTimeInterval(3600) && planned <= h.clock.now.addingTimeInterval(3600 * 1.2))
+            try await h.checkInvariant()
+        }
+    }
+
     /// Random, seeded orders of everything that can happen to a repository — stage successes, retried and
     /// permanent failures, stale stages, lost leases, a head gone from the remote, administrators' cancels
     /// and deletes, re-checks, retries, pushes, entries deleted and added again — checking the invariant
