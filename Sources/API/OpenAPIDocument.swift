@@ -435,16 +435,37 @@ enum OpenAPIDocument {
             "type": "object", "required": ["repo_url"], "additionalProperties": false,
             "properties": {
               "repo_url": {"type": "string", "minLength": 1, "maxLength": 2048, "pattern": "^\\s*(([Hh][Tt][Tt][Pp][Ss]?|[Ss][Ss][Hh])://[!-~]+|([A-Za-z0-9._-]+@)?[A-Za-z0-9.-]+:[!-~]+)\\s*$", "description": "https://, http:// or ssh-style (git@host:owner/name) URL of the repository; its host must be on repos.allowed_hosts (422 otherwise)", "examples": ["https://github.com/apple/swift-nio"]},
-              "alerts": {"type": ["object", "null"], "description": "Alert settings, kept as given"},
+              "alerts": {"oneOf": [{"$ref": "#/components/schemas/AlertRules"}, {"type": "null"}], "description": "Alert rules (default: processing and failed)"},
               "notes": {"type": ["string", "null"], "maxLength": 2000, "pattern": "^[^\\u0000]*$"},
               "check_interval": {"type": ["string", "null"], "pattern": "^[0-9]+(\\.[0-9]+)?(ms|s|m|h|d)$", "description": "Re-check this repository this often (e.g. 6h), from recheck.min_interval to 365d; the repository takes the shortest among its watchers", "examples": ["6h"]},
               "token": {"type": ["string", "null"], "minLength": 1, "maxLength": 4096, "pattern": "^[!-~]+$", "writeOnly": true, "description": "Access token for a private repository (sent to git as HTTP Basic x-access-token). Stored sealed with AES-256-GCM, never shown again; the repository is then private to the caller. 422 tokens_not_configured when the server has no token key."}
             }
           },
+          "AlertRules": {
+            "type": "object", "additionalProperties": false,
+            "description": "Which changes of the repository raise an alert. Score rules watch the health score (0-100), or with metric \"scorecard\" the Scorecard aggregate (0-10); a threshold or regression compares a report with the previous one (the first report raises none) and a rule that stays violated alerts once. {} and {\"enabled\": true} mean {\"processing\": true, \"failed\": true}; {\"enabled\": false} means no rule. Anything else is refused with 422 invalid_alerts naming the field. Stored and shown normalised.",
+            "properties": {
+              "metric": {"type": "string", "enum": ["health", "scorecard"], "description": "Which score score_below and score_drop watch (default health)"},
+              "score_below": {"type": "number", "minimum": 0, "maximum": 100, "description": "Alert when the score goes below this (at most 10 with metric scorecard)"},
+              "score_drop": {"type": "number", "exclusiveMinimum": 0, "maximum": 100, "description": "Alert when a report's score is at least this much below the previous report's (at most 10 with metric scorecard)"},
+              "check_regressed": {"oneOf": [
+                {"type": "string", "const": "any"},
+                {"type": "array", "minItems": 1, "maxItems": 64, "items": {"type": "string", "pattern": "^[A-Za-z][A-Za-z0-9-]{0,63}$"}}
+              ], "description": "Alert when one of these Scorecard checks (or any) scores lower than in the previous report; a check becoming inconclusive (-1) is not a regression", "examples": [["Dangerous-Workflow", "Token-Permissions"]]},
+              "inactive_days": {"type": "integer", "minimum": 1, "maximum": 3650, "description": "Alert when the last commit is at least this many days old"},
+              "processing": {"type": "boolean", "description": "Alert when processing asked for by a user (add, retry, re-check) ends, ready or failed"},
+              "failed": {"type": "boolean", "description": "Alert when the repository ends failed, and when it recovers"},
+              "enabled": {"type": "boolean", "description": "Seed shorthand, alone: true for the defaults, false for no rule"}
+            },
+            "allOf": [
+              {"if": {"required": ["enabled"]}, "then": {"maxProperties": 1}},
+              {"if": {"required": ["metric"], "properties": {"metric": {"const": "scorecard"}}}, "then": {"properties": {"score_below": {"maximum": 10}, "score_drop": {"maximum": 10}}}}
+            ]
+          },
           "UpdateRequest": {
             "type": "object", "additionalProperties": false,
             "properties": {
-              "alerts": {"type": ["object", "null"], "description": "Replaces the alert settings; null resets them to {}"},
+              "alerts": {"oneOf": [{"$ref": "#/components/schemas/AlertRules"}, {"type": "null"}], "description": "Replaces the alert rules; null resets them to the defaults (processing and failed)"},
               "notes": {"type": ["string", "null"], "maxLength": 2000, "pattern": "^[^\\u0000]*$", "description": "Replaces the notes; null clears them"},
               "check_interval": {"type": ["string", "null"], "pattern": "^[0-9]+(\\.[0-9]+)?(ms|s|m|h|d)$", "description": "Replaces the re-check interval; null: the configured one"}
             }
@@ -475,7 +496,7 @@ enum OpenAPIDocument {
               "head_commit": {"type": ["string", "null"]},
               "default_branch": {"type": ["string", "null"]},
               "next_check_at": {"$ref": "#/components/schemas/NullableTimestamp"},
-              "alerts": {"type": "object"},
+              "alerts": {"type": "object", "description": "The entry's alert rules, normalised (see AlertRules)"},
               "notes": {"type": ["string", "null"]},
               "check_interval_seconds": {"type": ["integer", "null"], "minimum": 1},
               "stale": {"type": "boolean", "description": "The last successful check is older than twice the entry's interval"},
@@ -579,7 +600,7 @@ enum OpenAPIDocument {
             "properties": {
               "repo_url": {"type": "string", "minLength": 1, "maxLength": 2048, "pattern": "^\\s*(([Hh][Tt][Tt][Pp][Ss]?|[Ss][Ss][Hh])://[!-~]+|([A-Za-z0-9._-]+@)?[A-Za-z0-9.-]+:[!-~]+)\\s*$", "examples": ["https://github.com/facebook/react"]},
               "added_by": {"type": "string", "pattern": "^[A-Za-z0-9._@-]{1,64}$", "description": "The caller's user name (any user's with an admin key)", "examples": ["alice"]},
-              "alerts": {"type": ["object", "null"]},
+              "alerts": {"oneOf": [{"$ref": "#/components/schemas/AlertRules"}, {"type": "null"}]},
               "notes": {"type": ["string", "null"], "maxLength": 2000, "pattern": "^[^\\u0000]*$"}
             }
           },

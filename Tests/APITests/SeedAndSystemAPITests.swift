@@ -14,7 +14,7 @@ struct SeedAPITests {
         try await APIHarness.with(engine) { api in
             let alice = try await api.key(for: "alice")
             let admin = try await api.key(for: "root", admin: true)
-            let body = #"{"repo_url": "https://github.com/facebook/react", "added_by": "alice", "alerts": {"x": 1}, "notes": "Monitoring React"}"#
+            let body = #"{"repo_url": "https://github.com/facebook/react", "added_by": "alice", "alerts": {"enabled": true}, "notes": "Monitoring React"}"#
             let added = try await api.request(.post, "/activity/user-watchlist-added", key: alice, json: body)
             #expect(added.status == .accepted)
             #expect(added.string("status") == "processing")

@@ -48,15 +48,25 @@ struct WatchlistAPITests {
             let stale = try await api.request(.get, "/v1/watchlist/\(id)/status", key: alice, headers: [.ifNoneMatch: "\"other\""])
             #expect(stale.status == .ok)
 
-            let patched = try await api.request(.patch, "/v1/watchlist/\(id)", key: alice, json: #"{"notes": null, "alerts": {"on": true}}"#)
+            let patched = try await api.request(
+                .patch, "/v1/watchlist/\(id)", key: alice,
+                json: #"{"notes": null, "alerts": {"check_regressed": ["Token-Permissions", "Dangerous-Workflow"], "metric": "scorecard", "score_below": 6.5}}"#)
             #expect(patched.status == .ok)
             #expect(patched["notes"] == .null)
-            #expect(patched["alerts"] == .object(["on": .bool(true)]))
+            // Stored and shown normalised: check names sorted, the metric kept because it is not the default.
+            #expect(patched["alerts"] == .object([
+                "check_regressed": .array([.string("Dangerous-Workflow"), .string("Token-Permissions")]), "metric": .string("scorecard"),
+                "score_below": .double(6.5),
+            ]))
 
-            // Any JSON object is kept as sent, escapes included.
-            let odd = try await api.request(.patch, "/v1/watchlist/\(id)", key: alice, json: #"{"alerts": {"k": "a\u0000b", "n": [1.5, null]}}"#)
-            #expect(odd.status == .ok)
-            #expect(odd["alerts"] == .object(["k": .string("a\u{0}b"), "n": .array([.double(1.5), .null])]))
+            // null (like {} or the seed's {"enabled": true}) means the defaults; a rule out of range is refused, naming
+            // the field, and changes nothing.
+            let reset = try await api.request(.patch, "/v1/watchlist/\(id)", key: alice, json: #"{"alerts": null}"#)
+            #expect(reset["alerts"] == .object(["processing": .bool(true), "failed": .bool(true)]))
+            let refused = try await api.request(.patch, "/v1/watchlist/\(id)", key: alice, json: #"{"alerts": {"metric": "scorecard", "score_below": 60}}"#)
+            #expect(refused.status == .unprocessableContent && refused.errorCode == "invalid_alerts")
+            #expect(refused.object("error")?["details"] == .object(["field": .string("alerts.score_below")]), "\(String(buffer: refused.body))")
+            #expect(try await api.request(.get, "/v1/watchlist/\(id)", key: alice)["alerts"] == reset["alerts"])
             #expect(try await api.request(.put, "/v1/watchlist/\(id)", key: alice).status == .methodNotAllowed)
             let head = try await api.request(.head, "/v1/watchlist/\(id)/status", key: alice)
             #expect(head.status == .ok)
@@ -152,6 +162,11 @@ struct WatchlistAPITests {
                 (#"{"repo_url": "https://github.com/a/b", "notes": "a\u0000b"}"#, "application/json", .unprocessableContent, "invalid_field"),
                 (#"{"repo_url": "https://github.com/a/b", "notes": "\#(String(repeating: "x", count: 70_000))"}"#, "application/json",
                  .contentTooLarge, "payload_too_large"),
+                // Alert rules are a documented object: anything else is refused, naming the field (issue 11).
+                (#"{"repo_url": "https://github.com/a/b", "alerts": {"x": 1}}"#, "application/json", .unprocessableContent, "invalid_alerts"),
+                (#"{"repo_url": "https://github.com/a/b", "alerts": {"score_drop": 0}}"#, "application/json", .unprocessableContent, "invalid_alerts"),
+                (#"{"repo_url": "https://github.com/a/b", "alerts": {"check_regressed": "all"}}"#, "application/json", .unprocessableContent, "invalid_alerts"),
+                (#"{"repo_url": "https://github.com/a/b", "alerts": {"a": [[[]]]}}"#, "application/json", .unprocessableContent, "invalid_alerts"),
                 // Issue 10, finding 4: deep nesting is refused before any parsing (eight 2 KiB values of depth 500 cost
                 // the parser half a minute of CPU); brackets inside strings do not count.
                 (#"{"repo_url": "https://github.com/a/b", "alerts": {"a": \#(String(repeating: "[", count: 500) + String(repeating: "]", count: 500))}}"#,

@@ -121,13 +121,14 @@ struct WatchlistController {
         }
     }
 
-    /// PATCH /v1/watchlist/{id} {alerts?, notes?, check_interval?}; `notes: null` clears the notes, `alerts: null` resets
-    /// them to {}, `check_interval: null` goes back to the configured interval.
+    /// PATCH /v1/watchlist/{id} {alerts?, notes?, check_interval?}; `notes: null` clears the notes, `alerts: null` (or
+    /// `{}`) resets them to the defaults (``AlertRules/seedDefaults``), `check_interval: null` goes back to the
+    /// configured interval.
     @Sendable func update(_ request: Request, context: AppRequestContext) async throws -> Response {
         let caller = try context.requireCaller()
         let existing = try await service.entry(context.parameters.get("id"), for: caller)
         let body = try await JSONBody.read(request, maxBytes: settings.maxBodyBytes, allowed: ["alerts", "notes", "check_interval"])
-        let alerts = try body.optionalObject("alerts").map { ($0 ?? .object([:])).text }
+        let alerts = try body.optionalObject("alerts").map { try AlertRules.validated($0).json.text }
         let notes = try body.optionalString("notes").map { try service.validNotes($0) }
         let interval = try body.optionalString("check_interval").map { try service.validInterval($0) }
         let id = existing.entry.id

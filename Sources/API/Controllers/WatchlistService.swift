@@ -36,7 +36,7 @@ struct WatchlistService: Sendable {
         }
         let notes = try validNotes(notes)
         let token = try validToken(token)
-        let alertsText = (alerts ?? .object([:])).text
+        let alertsText = try AlertRules.validated(alerts).json.text
         let now = Date()
         let tokens = self.tokens
         let result = try await store.transaction { [lifecycle] tx in
