@@ -125,10 +125,10 @@ final class FileLock: Sendable {
     /// Takes the lock, waiting (without blocking a thread) while another holder has it; makes the lock's folder
     /// when it is missing (removed under us).
     static func acquire(path: String) async throws -> FileLock {
+        let folder = URL(fileURLWithPath: path).deletingLastPathComponent()
         while true {
             if let lock = tryAcquire(path: path) { return lock }
-            if errno == ENOENT {
-                let folder = URL(fileURLWithPath: path).deletingLastPathComponent()
+            if !FileManager.default.fileExists(atPath: folder.path) {
                 try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
                 continue
             }
@@ -136,7 +136,7 @@ final class FileLock: Sendable {
         }
     }
 
-    /// Takes the lock if nobody holds it (nil otherwise, with `errno` ENOENT when the lock's folder is missing).
+    /// Takes the lock if nobody holds it (nil otherwise, and when the lock's folder is missing).
     ///
     /// A lock counts only on the file the path names when it is taken: if the file was unlinked between our
     /// `open` and our `flock` (its holder removed it, or its folder was removed), another caller may already hold
@@ -146,14 +146,12 @@ final class FileLock: Sendable {
         guard fd >= 0 else { return nil }
         guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
             close(fd)
-            errno = EWOULDBLOCK
             return nil
         }
         var held = stat()
         var named = stat()
         guard fstat(fd, &held) == 0, stat(path, &named) == 0, held.st_dev == named.st_dev, held.st_ino == named.st_ino else {
             close(fd)
-            errno = EAGAIN
             return nil
         }
         return FileLock(descriptor: fd)
