@@ -79,14 +79,9 @@ public struct AlertRules: Sendable, Equatable {
     public static let maxCheckNames = 64
     public static let maxCheckNameLength = 64
 
-    /// A value of an `alerts` object, as parsed JSON (the API parses the body, bounded, before this sees it).
-    public enum Value: Sendable, Equatable {
-        case null, bool(Bool), number(Double), string(String), array([Value]), object([String: Value])
-    }
-
     /// Validates and reads an `alerts` object. Every unknown key, wrong type (`null` included: a rule that is not
     /// wanted is left out) or value out of range is an error naming the field (`alerts.score_drop`).
-    public init(parsing object: [String: Value]) throws(AlertRulesError) {
+    public init(parsing object: [String: JSONValue]) throws(AlertRulesError) {
         if let unknown = object.keys.sorted().first(where: { !Self.keys.contains($0) }) {
             throw AlertRulesError(field: "alerts.\(unknown)", "is not an alert rule; known: \(Self.keys.sorted().joined(separator: ", "))")
         }
@@ -97,7 +92,7 @@ public struct AlertRules: Sendable, Equatable {
             self = enabled ? Self.seedDefaults : Self.none
             return
         } else if let enabled = object["enabled"] {
-            throw AlertRulesError(field: "alerts.enabled", "must be a boolean, not \(enabled.kind)")
+            throw AlertRulesError(field: "alerts.enabled", "must be a boolean, not \(enabled.typeName)")
         }
         if object.isEmpty {
             self = Self.seedDefaults
@@ -113,7 +108,7 @@ public struct AlertRules: Sendable, Equatable {
         let range = metric.range
         func number(_ key: String, positive: Bool) throws(AlertRulesError) -> Double? {
             guard let value = object[key] else { return nil }
-            guard case .number(let number) = value, number.isFinite, range.contains(number), !positive || number > 0 else {
+            guard let number = value.number, number.isFinite, range.contains(number), !positive || number > 0 else {
                 let bounds = "\(Self.text(range.lowerBound))–\(Self.text(range.upperBound))"
                 throw AlertRulesError(
                     field: "alerts.\(key)", "must be a number \(positive ? "above 0 and at most \(Self.text(range.upperBound))" : "from \(bounds)") for the \(metric.rawValue) score")
@@ -145,7 +140,9 @@ public struct AlertRules: Sendable, Equatable {
         switch object["inactive_days"] {
         case nil:
             break
-        case .number(let days)? where days.rounded() == days && (1...3650).contains(days):
+        case .int(let days)? where (1...3650).contains(days):
+            inactiveDays = Int(days)
+        case .double(let days)? where days.rounded() == days && (1...3650).contains(days):
             inactiveDays = Int(days)
         default:
             throw AlertRulesError(field: "alerts.inactive_days", "must be a whole number of days from 1 to 3650")
@@ -160,18 +157,18 @@ public struct AlertRules: Sendable, Equatable {
     }
 
     /// The rules as a normalised `alerts` object (what is stored and shown): only the rules that are set, the metric
-    /// only when it is not the default.
-    public var object: [String: Value] {
-        var object: [String: Value] = [:]
+    /// only when it is not the default; whole numbers as integers.
+    public var object: [String: JSONValue] {
+        var object: [String: JSONValue] = [:]
         if metric != .health { object["metric"] = .string(metric.rawValue) }
-        if let scoreBelow { object["score_below"] = .number(scoreBelow) }
-        if let scoreDrop { object["score_drop"] = .number(scoreDrop) }
+        if let scoreBelow { object["score_below"] = Self.json(scoreBelow) }
+        if let scoreDrop { object["score_drop"] = Self.json(scoreDrop) }
         switch checkRegressed {
         case .any?: object["check_regressed"] = .string("any")
-        case .named(let names)?: object["check_regressed"] = .array(names.sorted().map(Value.string))
+        case .named(let names)?: object["check_regressed"] = .array(names.sorted().map(JSONValue.string))
         case nil: break
         }
-        if let inactiveDays { object["inactive_days"] = .number(Double(inactiveDays)) }
+        if let inactiveDays { object["inactive_days"] = .int(Int64(inactiveDays)) }
         if processing { object["processing"] = .bool(true) }
         if failed { object["failed"] = .bool(true) }
         return object
@@ -185,21 +182,23 @@ public struct AlertRules: Sendable, Equatable {
         return name.unicodeScalars.allSatisfy { ("A"..."Z").contains($0) || ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "-" }
     }
 
+    /// A number as JSON: an integer when it is whole (`60`, not `60.0`).
+    static func json(_ number: Double) -> JSONValue {
+        number.rounded() == number && abs(number) < 1e15 ? .int(Int64(number)) : .double(number)
+    }
+
     static func text(_ number: Double) -> String {
         number.rounded() == number ? String(Int(number)) : String(number)
     }
 }
 
-extension AlertRules.Value {
-    /// The JSON type's name, for error messages.
-    var kind: String {
+extension JSONValue {
+    /// The value of a JSON number, integer or not; nil for anything else.
+    var number: Double? {
         switch self {
-        case .null: "null"
-        case .bool: "a boolean"
-        case .number: "a number"
-        case .string: "a string"
-        case .array: "an array"
-        case .object: "an object"
+        case .int(let value): Double(value)
+        case .double(let value): value
+        default: nil
         }
     }
 }

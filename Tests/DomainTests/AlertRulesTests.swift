@@ -4,19 +4,19 @@ import Testing
 
 /// The `alerts` object: validated with the field named, normalised, seed-style values mapped to the defaults.
 struct AlertRulesParsingTests {
-    typealias V = AlertRules.Value
+    typealias V = JSONValue
 
     @Test("A full set of rules is read and written back normalised")
     func fullRules() throws {
         let rules = try AlertRules(parsing: [
-            "score_below": .number(60), "score_drop": .number(0.5), "check_regressed": .array([.string("Token-Permissions"), .string("Dangerous-Workflow")]),
-            "inactive_days": .number(90), "processing": .bool(true), "failed": .bool(false),
+            "score_below": .int(60), "score_drop": .double(0.5), "check_regressed": .array([.string("Token-Permissions"), .string("Dangerous-Workflow")]),
+            "inactive_days": .int(90), "processing": .bool(true), "failed": .bool(false),
         ])
         #expect(rules == AlertRules(
             scoreBelow: 60, scoreDrop: 0.5, checkRegressed: .named(["Dangerous-Workflow", "Token-Permissions"]), inactiveDays: 90, processing: true))
         #expect(rules.object == [
-            "score_below": .number(60), "score_drop": .number(0.5), "check_regressed": .array([.string("Dangerous-Workflow"), .string("Token-Permissions")]),
-            "inactive_days": .number(90), "processing": .bool(true),
+            "score_below": .int(60), "score_drop": .double(0.5), "check_regressed": .array([.string("Dangerous-Workflow"), .string("Token-Permissions")]),
+            "inactive_days": .int(90), "processing": .bool(true),
         ])
         #expect(try AlertRules(parsing: rules.object) == rules, "the normalised form reads back the same")
     }
@@ -32,11 +32,11 @@ struct AlertRulesParsingTests {
 
     @Test("The metric sets the range: 0–100 for health, 0–10 for the Scorecard aggregate")
     func metricRange() throws {
-        #expect(try AlertRules(parsing: ["score_below": .number(75)]).scoreBelow == 75)
-        let scorecard = try AlertRules(parsing: ["metric": .string("scorecard"), "score_below": .number(7.5)])
+        #expect(try AlertRules(parsing: ["score_below": .int(75)]).scoreBelow == 75)
+        let scorecard = try AlertRules(parsing: ["metric": .string("scorecard"), "score_below": .double(7.5)])
         #expect(scorecard.metric == .scorecard && scorecard.scoreBelow == 7.5)
         #expect(scorecard.object["metric"] == .string("scorecard"))
-        let error = #expect(throws: AlertRulesError.self) { try AlertRules(parsing: ["metric": .string("scorecard"), "score_below": .number(75)]) }
+        let error = #expect(throws: AlertRulesError.self) { try AlertRules(parsing: ["metric": .string("scorecard"), "score_below": .int(75)]) }
         #expect(error?.field == "alerts.score_below")
         #expect(error?.message.contains("0–10") == true, "\(String(describing: error))")
     }
@@ -44,21 +44,21 @@ struct AlertRulesParsingTests {
     @Test(
         "Anything unknown, of the wrong type or out of range is refused, naming the field",
         arguments: [
-            (["x": V.number(1)], "alerts.x"),
-            (["score_drop": V.number(0)], "alerts.score_drop"),
-            (["score_drop": V.number(-1)], "alerts.score_drop"),
-            (["score_below": V.number(101)], "alerts.score_below"),
+            (["x": V.int(1)], "alerts.x"),
+            (["score_drop": V.int(0)], "alerts.score_drop"),
+            (["score_drop": V.int(-1)], "alerts.score_drop"),
+            (["score_below": V.int(101)], "alerts.score_below"),
             (["score_below": V.string("60")], "alerts.score_below"),
-            (["score_below": V.number(.nan)], "alerts.score_below"),
+            (["score_below": V.double(.nan)], "alerts.score_below"),
             (["metric": V.string("stars")], "alerts.metric"),
             (["check_regressed": V.array([])], "alerts.check_regressed"),
             (["check_regressed": V.array([V.string("no spaces allowed")])], "alerts.check_regressed"),
-            (["check_regressed": V.array([V.number(1)])], "alerts.check_regressed"),
+            (["check_regressed": V.array([V.int(1)])], "alerts.check_regressed"),
             (["check_regressed": V.string("all")], "alerts.check_regressed"),
             (["check_regressed": V.array(Array(repeating: V.string("A"), count: 65))], "alerts.check_regressed"),
-            (["inactive_days": V.number(0)], "alerts.inactive_days"),
-            (["inactive_days": V.number(1.5)], "alerts.inactive_days"),
-            (["inactive_days": V.number(3651)], "alerts.inactive_days"),
+            (["inactive_days": V.int(0)], "alerts.inactive_days"),
+            (["inactive_days": V.double(1.5)], "alerts.inactive_days"),
+            (["inactive_days": V.int(3651)], "alerts.inactive_days"),
             (["processing": V.string("yes")], "alerts.processing"),
             (["processing": V.null], "alerts.processing"),
             (["failed": V.null], "alerts.failed"),
@@ -66,9 +66,9 @@ struct AlertRulesParsingTests {
             (["check_regressed": V.null], "alerts.check_regressed"),
             (["inactive_days": V.null], "alerts.inactive_days"),
             (["metric": V.null], "alerts.metric"),
-            (["failed": V.number(1)], "alerts.failed"),
+            (["failed": V.int(1)], "alerts.failed"),
             (["enabled": V.string("true")], "alerts.enabled"),
-            (["enabled": V.bool(true), "score_drop": V.number(1)], "alerts.enabled"),
+            (["enabled": V.bool(true), "score_drop": V.int(1)], "alerts.enabled"),
             (["a": V.array([V.array([V.array([])])])], "alerts.a"),
         ] as [([String: V], String)])
     func refused(object: [String: V], field: String) {

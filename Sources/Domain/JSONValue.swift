@@ -1,6 +1,6 @@
 import Foundation
 
-/// Any JSON value: user-supplied `alerts` are kept as they were sent.
+/// Any JSON value: request bodies as parsed, and the `alerts` rules read from them (``AlertRules``).
 public enum JSONValue: Sendable, Equatable, Codable {
     case null
     case bool(Bool)
@@ -87,7 +87,7 @@ public enum JSONValue: Sendable, Equatable, Codable {
     }
 
     /// The JSON type's name, for error messages.
-    var typeName: String {
+    public var typeName: String {
         switch self {
         case .null: "null"
         case .bool: "boolean"
