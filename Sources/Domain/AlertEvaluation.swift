@@ -111,7 +111,68 @@ extension AlertRules {
     }
 
     /// Whole days from `date` to `now` (nil when there is no date: inactivity is not assumed).
-    static func daysSince(_ date: Date?, now: Date) -> Int? {
+    public static func daysSince(_ date: Date?, now: Date) -> Int? {
         date.map { max(0, Int(now.timeIntervalSince($0) / 86_400)) }
+    }
+}
+
+extension AlertSnapshot {
+    /// What the rules look at in a stored health report (`{health, activity, scorecard, …}` as JSON text): the health
+    /// score, the Scorecard aggregate the health score used, each check's score, and the last commit's date (the
+    /// report's `computed_at` less its whole `days_since_last_commit`). Nil when the text is not a report.
+    public init?(reportJSON: String) {
+        guard case .object(let report)? = try? JSONDecoder().decode(JSONValue.self, from: Data(reportJSON.utf8)),
+            case .object(let health)? = report["health"]
+        else { return nil }
+        var scorecardScore: Double?
+        if case .array(let components)? = health["components"] {
+            for case .object(let component) in components where component["signal"] == .string("scorecard_aggregate") {
+                scorecardScore = component["value"]?.number
+            }
+        }
+        var checks: [String: Int] = [:]
+        if case .object(let scorecard)? = report["scorecard"], case .array(let items)? = scorecard["checks"] {
+            for case .object(let check) in items {
+                if case .string(let name)? = check["name"], let score = check["score"]?.number { checks[name] = Int(score) }
+            }
+        }
+        var lastCommitAt: Date?
+        if case .object(let activity)? = report["activity"], let days = activity["days_since_last_commit"]?.number,
+            case .string(let computed)? = activity["computed_at"], let computedAt = try? Date(computed, strategy: .iso8601)
+        {
+            lastCommitAt = computedAt.addingTimeInterval(-days * 86_400)
+        }
+        self.init(healthScore: health["score"]?.number, scorecardScore: scorecardScore, checks: checks, lastCommitAt: lastCommitAt)
+    }
+}
+
+extension Alert {
+    /// The alert in one sentence, for people (a Slack message, a log line): `score_drop` → "health score fell from 81
+    /// to 72 (-9)".
+    public func summary(metric: AlertRules.Metric) -> String {
+        let score = metric == .health ? "health score" : "Scorecard score"
+        func text(_ value: Double?) -> String {
+            guard let value else { return "unknown" }
+            return value.rounded() == value ? String(Int(value)) : String(format: "%.1f", value)
+        }
+        switch rule {
+        case .scoreBelow:
+            return "\(score) fell below the threshold: \(text(previous)) → \(text(current))"
+        case .scoreDrop:
+            let drop = previous.flatMap { p in current.map { p - $0 } }
+            return "\(score) dropped by \(text(drop)): \(text(previous)) → \(text(current))"
+        case .checkRegressed:
+            return "Scorecard check \(subject ?? "?") regressed: \(text(previous)) → \(text(current))"
+        case .inactiveDays:
+            return "no commit for \(text(current)) days"
+        case .processing where subject == "recheck_failed":
+            return "processing finished: the re-check failed; the last report stands"
+        case .processing:
+            return "processing finished: \(subject ?? "done")"
+        case .failed:
+            return "the repository failed: \(subject ?? "unknown reason")"
+        case .recovered:
+            return "the repository recovered: it is ready again"
+        }
     }
 }

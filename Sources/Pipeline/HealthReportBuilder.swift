@@ -5,7 +5,10 @@ import Store
 /// The health report of a completed run: the overall score with its components, the activity of the
 /// window, and the Scorecard result for the head.
 enum HealthReportBuilder {
-    static func build(_ work: RepositoryWork, head: String, window: Duration, now: Date, in tx: any SQLExecutor) async throws -> HealthReportRecord {
+    /// - Parameter previous: the repository's newest report before this one.
+    static func build(
+        _ work: RepositoryWork, head: String, previous: HealthReportRecord?, window: Duration, now: Date, in tx: any SQLExecutor
+    ) async throws -> HealthReportRecord {
         let id = work.repository.id
         let activity = try await tx.activity(of: work, window: window, now: now)
         let scorecard = try await tx.latestScorecard(repository: id, head: head)
@@ -13,7 +16,6 @@ enum HealthReportBuilder {
             scorecardAggregate: scorecard?.aggregate, daysSinceLastCommit: activity.daysSinceLastCommit, commits90d: activity.commits90d,
             activeAuthors90d: activity.activeAuthors90d, busFactor: activity.busFactor)
         // Report ids order a repository's history: the new one sorts after the last, even within one millisecond.
-        let previous = try await tx.latestHealthReport(repository: id)
         let idTime = previous.map { max(now, Self.millisecond(of: $0.id).addingTimeInterval(0.001)) } ?? now
         return HealthReportRecord(
             id: UUID.v7(at: idTime), repositoryID: id, headCommit: head, scorecardVersion: scorecard?.version, healthScore: health.score,

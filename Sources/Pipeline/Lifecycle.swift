@@ -48,8 +48,11 @@ public struct Lifecycle: Sendable {
     // MARK: Requests
 
     /// A repository was added to a watchlist (new or not): makes sure its work is under way.
-    public func added(repository id: UUID, in tx: any SQLExecutor) async throws {
+    /// - Parameter entry: the entry, when the add created it: its `processing` alert is owed when the run ends (now, when
+    ///   none is under way).
+    public func added(repository id: UUID, entry: UUID? = nil, in tx: any SQLExecutor) async throws {
         try await reconcile(repository: id, in: tx)
+        if let entry { try await requestProcessingAlert(entry: entry, repository: id, in: tx) }
     }
 
     /// `POST …/retry`: a failed repository starts over as a new run.
@@ -58,7 +61,8 @@ public struct Lifecycle: Sendable {
     ///   ``CheckSchedule/maxTransientRetries``; a user's retry (the default) starts that count again. Either way
     ///   the planned retry (`next_check_at`) is cleared: the run that starts now is the retry, and the end of the run
     ///   plans the next check.
-    public func retry(repository id: UUID, automatic: Bool = false, in tx: any SQLExecutor) async throws -> RestartOutcome? {
+    /// - Parameter entry: the entry whose owner asked (its `processing` alert is owed when the run ends).
+    public func retry(repository id: UUID, automatic: Bool = false, requestedBy entry: UUID? = nil, in tx: any SQLExecutor) async throws -> RestartOutcome? {
         guard let work = try await tx.repositoryWork(id: id) else { return nil }
         let state = work.repository.state
         guard state.status == .failed else { return .refused(state) }
@@ -68,13 +72,16 @@ public struct Lifecycle: Sendable {
         try await tx.recordFailure(ofRepository: id, reason: nil, attempts: 0)
         try await tx.requestGeneration(ofRepository: id)
         try await reconcile(repository: id, in: tx)
+        if let entry { try await requestProcessingAlert(entry: entry, repository: id, in: tx) }
         return .restarted(next)
     }
 
     /// `POST …/recheck` or a scheduled re-check: look again now. A ready repository stays ready and is
     /// marked refreshing; one being processed starts a new run (the running stages end as stale), so the
     /// newest head is looked at. Refused for a failed repository (retry it).
-    public func recheck(repository id: UUID, in tx: any SQLExecutor) async throws -> RestartOutcome? {
+    /// - Parameter entry: the entry whose owner asked (its `processing` alert is owed when the run ends); nil for the
+    ///   scheduler's re-checks, which raise no `processing` alert.
+    public func recheck(repository id: UUID, requestedBy entry: UUID? = nil, in tx: any SQLExecutor) async throws -> RestartOutcome? {
         guard let work = try await tx.repositoryWork(id: id) else { return nil }
         var state = work.repository.state
         switch state.status {
@@ -88,11 +95,13 @@ public struct Lifecycle: Sendable {
             // asking again then changes nothing (and cannot keep a repository processing forever).
             guard work.setupGeneration == work.generation else {
                 try await reconcile(repository: id, in: tx)
+                if let entry { try await requestProcessingAlert(entry: entry, repository: id, in: tx) }
                 return .restarted(state)
             }
         }
         try await tx.requestGeneration(ofRepository: id)
         try await reconcile(repository: id, in: tx)
+        if let entry { try await requestProcessingAlert(entry: entry, repository: id, in: tx) }
         return .restarted(state)
     }
 
@@ -228,15 +237,18 @@ public struct Lifecycle: Sendable {
     }
 
     /// Every stage of the run is done for `head`: the health report is written, the repository becomes
-    /// `ready` (a re-check ends `refreshing`), and its next check is scheduled.
+    /// `ready` (a re-check ends `refreshing`), its next check is scheduled, and the entries' alert rules compare the
+    /// report with the previous one (``reportWritten(_:previous:in:)``).
     private func complete(_ work: RepositoryWork, head: String, in tx: any SQLExecutor) async throws -> HealthReportRecord {
         let id = work.repository.id
         let now = clock()
-        let report = try await HealthReportBuilder.build(work, head: head, window: schedule.window, now: now, in: tx)
+        let previous = try await tx.latestHealthReport(repository: id)
+        let report = try await HealthReportBuilder.build(work, head: head, previous: previous, window: schedule.window, now: now, in: tx)
         try await tx.insertHealthReport(report)
         try await tx.setState(try work.repository.state.complete(at: now), ofRepository: id, now: now)
         let asked = try await tx.shortestCheckInterval(repository: id)
         try await tx.recordCheck(ofRepository: id, healthScore: report.healthScore, at: now, nextCheckAt: schedule.nextCheck(after: now, asked: asked))
+        try await reportWritten(report, previous: previous, in: tx)
         return report
     }
 
@@ -301,6 +313,7 @@ public struct Lifecycle: Sendable {
         }
         try await tx.setState(next, ofRepository: id, now: now)
         try await tx.recordFailure(ofRepository: id, reason: failure.reason, attempts: attempts)
+        try await runEndedWithoutReport(repository: id, failed: next.status == .failed, reason: failure.description, in: tx)
     }
 
     /// True while the repository wants `job`'s stage done for `job`'s run and head.

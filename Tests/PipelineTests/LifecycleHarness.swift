@@ -3,6 +3,7 @@ import Foundation
 import Pipeline
 import Queue
 import Store
+import Synchronization
 import TestSupport
 import Testing
 
@@ -15,6 +16,8 @@ struct LifecycleHarness: Sendable {
     let queue: JobQueue
     let lifecycle: Lifecycle
     let clock: TestClock
+    /// What the simulated Scorecard finds in each repository (aggregate 5 and no checks unless set).
+    let scorecards = ScorecardScript()
 
     static let lease: Duration = .seconds(60)
 
@@ -38,14 +41,14 @@ struct LifecycleHarness: Sendable {
 
     /// What `POST /v1/watchlist` does.
     @discardableResult
-    func add(_ name: String, user: String = "alice") async throws -> (repository: UUID, entry: UUID) {
+    func add(_ name: String, user: String = "alice", alerts: String = "{}") async throws -> (repository: UUID, entry: UUID) {
         let lifecycle = lifecycle
         let now = clock.now
         return try await store.transaction { tx in
             let user = try await tx.user(named: user, createIfMissing: true)!
             let added = try await tx.addToWatchlist(
-                userID: user.id, url: try RepositoryURL(parsing: "https://github.com/acme/\(name)"), alertsJSON: "{}", notes: nil, now: now)
-            try await lifecycle.added(repository: added.entry.repository.id, in: tx)
+                userID: user.id, url: try RepositoryURL(parsing: "https://github.com/acme/\(name)"), alertsJSON: alerts, notes: nil, now: now)
+            try await lifecycle.added(repository: added.entry.repository.id, entry: added.entryCreated ? added.entry.entry.id : nil, in: tx)
             return (added.entry.repository.id, added.entry.entry.id)
         }
     }
@@ -56,14 +59,15 @@ struct LifecycleHarness: Sendable {
 
     func state(_ id: UUID) async throws -> ProcessingState? { try await work(id)?.repository.state }
 
-    func recheck(_ id: UUID) async throws -> RestartOutcome? {
+    /// A re-check: asked for by the owner of `entry` (`POST …/recheck`), or the scheduler's (nil).
+    func recheck(_ id: UUID, entry: UUID? = nil) async throws -> RestartOutcome? {
         let lifecycle = lifecycle
-        return try await store.transaction { try await lifecycle.recheck(repository: id, in: $0) }
+        return try await store.transaction { try await lifecycle.recheck(repository: id, requestedBy: entry, in: $0) }
     }
 
-    func retry(_ id: UUID) async throws -> RestartOutcome? {
+    func retry(_ id: UUID, entry: UUID? = nil) async throws -> RestartOutcome? {
         let lifecycle = lifecycle
-        return try await store.transaction { try await lifecycle.retry(repository: id, in: $0) }
+        return try await store.transaction { try await lifecycle.retry(repository: id, requestedBy: entry, in: $0) }
     }
 
     /// Claims the next due job of `kind` (as a worker would).
@@ -89,7 +93,7 @@ struct LifecycleHarness: Sendable {
     /// - Returns: false when the job was stale (nothing recorded) or its lease was lost.
     @discardableResult
     func run(_ job: ClaimedJob, _ ending: Ending) async throws -> Bool {
-        let (lifecycle, queue, clock) = (lifecycle, queue, clock)
+        let (lifecycle, queue, clock, scorecards) = (lifecycle, queue, clock, scorecards)
         switch ending {
         case .fail(let failure):
             return try await queue.fail(job, error: failure) != nil
@@ -117,10 +121,12 @@ struct LifecycleHarness: Sendable {
                     } else if let backfill = arguments as? PipelineJobs.CommitBackfill {
                         recorded = try await lifecycle.backfillFinished(backfill, windowStart: clock.now.addingTimeInterval(-365 * 86_400), in: tx)
                     } else if let analysis = arguments as? PipelineJobs.HealthAnalysis {
+                        let found = scorecards.result(for: analysis.repositoryID)
                         try await tx.storeScorecard(
                             StoredScorecard(
-                                headCommit: analysis.head!, commandKey: "fake", version: "v0", reportJSON: #"{"score": 5, "checks": []}"#,
-                                aggregate: 5, erroredChecks: [], exitCode: 0, createdAt: clock.now, expiresAt: clock.now.addingTimeInterval(86_400)),
+                                headCommit: analysis.head!, commandKey: "fake", version: "v0", reportJSON: found.json,
+                                aggregate: found.aggregate, erroredChecks: [], exitCode: 0, createdAt: clock.now,
+                                expiresAt: clock.now.addingTimeInterval(86_400)),
                             repository: analysis.repositoryID, durationMilliseconds: 1)
                         recorded = try await lifecycle.analysisFinished(analysis, in: tx)
                     }
@@ -211,5 +217,20 @@ struct LifecycleHarness: Sendable {
                 }
             }
         }
+    }
+}
+
+/// The Scorecard results the simulated analysis stores, per repository.
+final class ScorecardScript: Sendable {
+    private let results = Mutex<[UUID: (aggregate: Double, checks: [String: Int])]>([:])
+
+    func set(_ repository: UUID, aggregate: Double, checks: [String: Int]) {
+        results.withLock { $0[repository] = (aggregate, checks) }
+    }
+
+    func result(for repository: UUID) -> (aggregate: Double, json: String) {
+        let (aggregate, checks) = results.withLock { $0[repository] } ?? (5, [:])
+        let items = checks.sorted { $0.key < $1.key }.map { #"{"name": "\#($0.key)", "score": \#($0.value)}"# }.joined(separator: ", ")
+        return (aggregate, #"{"score": \#(aggregate), "checks": [\#(items)]}"#)
     }
 }

@@ -47,7 +47,7 @@ struct WatchlistService: Sendable {
             if let token, let tokens {
                 try await tx.setRepositoryToken(sealed: try tokens.seal(token, boundTo: repositoryID), repository: repositoryID, privateTo: userID)
             }
-            try await lifecycle.added(repository: repositoryID, in: tx)
+            try await lifecycle.added(repository: repositoryID, entry: added.entryCreated ? added.entry.entry.id : nil, in: tx)
             return added
         }
         return (result.entry, result.entryCreated)
@@ -74,7 +74,10 @@ struct WatchlistService: Sendable {
         let entry = try await entry(id, for: caller)
         let repositoryID = entry.repository.id
         let outcome = try await store.transaction { [lifecycle] tx -> RestartOutcome? in
-            retry ? try await lifecycle.retry(repository: repositoryID, in: tx) : try await lifecycle.recheck(repository: repositoryID, in: tx)
+            let entryID = entry.entry.id
+            return retry
+                ? try await lifecycle.retry(repository: repositoryID, requestedBy: entryID, in: tx)
+                : try await lifecycle.recheck(repository: repositoryID, requestedBy: entryID, in: tx)
         }
         switch outcome {
         case .refused(let state)?:

@@ -7,7 +7,8 @@ import Logging
 /// `{uuid}` (uuid / TEXT), `{timestamp}` (timestamptz / INTEGER microseconds since 1970),
 /// `{json}` (json, kept as sent / TEXT), `{jsonb}` (jsonb / TEXT), `{bool}` (boolean / INTEGER), `{bigint}` (bigint / INTEGER),
 /// `{double}` (double precision / REAL),
-/// `{serial}` (identity / INTEGER PRIMARY KEY, SQLite's rowid), `{fillfactor}` (storage options / nothing).
+/// `{serial}` (identity / INTEGER PRIMARY KEY, SQLite's rowid), `{fillfactor}` (storage options / nothing),
+/// `{sequence}` (a primary key never reused: identity / INTEGER PRIMARY KEY AUTOINCREMENT).
 public struct Migration: Sendable {
     public let version: Int
     public let name: String
@@ -32,6 +33,7 @@ public struct Migration: Sendable {
             ("{bigint}", "INTEGER", "bigint"),
             ("{double}", "REAL", "double precision"),
             ("{serial}", "INTEGER", "bigint GENERATED ALWAYS AS IDENTITY"),
+            ("{sequence}", "INTEGER PRIMARY KEY AUTOINCREMENT", "bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY"),
             // Job rows are updated in place several times; free space on each page keeps those updates HOT,
             // and vacuum runs early on a table whose rows churn (QUEUE-NOTES: River#59, pg-boss#202).
             ("{fillfactor}", "", "WITH (fillfactor = 70, autovacuum_vacuum_scale_factor = 0.01, autovacuum_vacuum_threshold = 1000)"),
@@ -279,6 +281,84 @@ public enum Migrations {
             "UPDATE repositories SET generation = 2 WHERE refreshing",
             // The reconcile pass and the stall gauge walk only the repositories being worked on.
             "CREATE INDEX repositories_active ON repositories (updated_at) WHERE status = 'processing' OR refreshing",
+        ]),
+        Migration(version: 6, name: "alerts: events, per-entry rule state, webhooks and their deliveries", statements: [
+            // What the entry's rules last saw: NULL until its first report (which never alerts), then
+            // {"violated": [rules]} — the level rules violated by the last report (they alert once, until they recover)
+            // and "failed" while the repository is failed (so its recovery is told).
+            "ALTER TABLE watchlist_entries ADD COLUMN alert_state {json}",
+            // Set by the requests a `processing` alert answers (the add, a retry, an explicit re-check); cleared when the
+            // run ends and the alert is written.
+            "ALTER TABLE watchlist_entries ADD COLUMN processing_alert_pending {bool} NOT NULL DEFAULT FALSE",
+            // One row per alert, written in the transaction of the report (or failure) that raised it. `seq` orders
+            // the events and is the cursor of GET /v1/events (never reused; on PostgreSQL read only below the oldest
+            // running transaction, see tx_id). The alerts one cause raised for one entry share a notification id: a
+            // webhook gets them as one message, whose webhook-id it is.
+            """
+            CREATE TABLE alert_events (
+                seq {sequence},
+                id {uuid} NOT NULL UNIQUE,
+                notification_id {uuid} NOT NULL,
+                entry_id {uuid} NOT NULL REFERENCES watchlist_entries(id) ON DELETE CASCADE,
+                user_id {uuid} NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+                repository_id {uuid} NOT NULL REFERENCES repositories(id) ON DELETE CASCADE,
+                rule TEXT NOT NULL,
+                subject TEXT,
+                previous_value {double},
+                current_value {double},
+                previous_report_id {uuid},
+                report_id {uuid},
+                summary TEXT NOT NULL,
+                created_at {timestamp} NOT NULL
+            )
+            """,
+            "CREATE INDEX alert_events_user ON alert_events (user_id, seq)",
+            "CREATE INDEX alert_events_entry ON alert_events (entry_id, seq)",
+            "CREATE INDEX alert_events_notification ON alert_events (notification_id)",
+            // A user's webhook endpoints. The signing secret is sealed (AES-GCM, bound to the webhook's id); after a
+            // rotation the previous one signs too until previous_secret_expires_at.
+            """
+            CREATE TABLE webhooks (
+                id {uuid} PRIMARY KEY,
+                user_id {uuid} NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+                url TEXT NOT NULL,
+                format TEXT NOT NULL CHECK (format IN ('standard', 'slack')),
+                event_types {json},
+                entry_ids {json},
+                description TEXT,
+                secret_sealed TEXT NOT NULL,
+                previous_secret_sealed TEXT,
+                previous_secret_expires_at {timestamp},
+                enabled {bool} NOT NULL,
+                disabled_reason TEXT,
+                consecutive_failures INTEGER NOT NULL DEFAULT 0,
+                failing_since {timestamp},
+                created_at {timestamp} NOT NULL,
+                updated_at {timestamp} NOT NULL
+            )
+            """,
+            "CREATE INDEX webhooks_user ON webhooks (user_id, id)",
+            // Every delivery attempt, for the endpoint's log.
+            """
+            CREATE TABLE webhook_deliveries (
+                id {uuid} PRIMARY KEY,
+                webhook_id {uuid} NOT NULL REFERENCES webhooks(id) ON DELETE CASCADE,
+                notification_id {uuid} NOT NULL,
+                attempt INTEGER NOT NULL,
+                outcome TEXT NOT NULL CHECK (outcome IN ('succeeded', 'failed', 'skipped')),
+                response_status INTEGER,
+                latency_ms {bigint},
+                error TEXT,
+                created_at {timestamp} NOT NULL
+            )
+            """,
+            "CREATE INDEX webhook_deliveries_webhook ON webhook_deliveries (webhook_id, id)",
+        ], postgresStatements: [
+            // Sequence values are taken in one order and committed in another: a reader that saw seq 11 could later
+            // see 10 appear. Each event records its transaction, and readers list only events of transactions older
+            // than every transaction still running (pg_snapshot_xmin), so a cursor never passes an event that is
+            // yet to commit. (SQLite has one writer: its rowids are in commit order.)
+            "ALTER TABLE alert_events ADD COLUMN tx_id xid8 NOT NULL DEFAULT pg_current_xact_id()",
         ]),
     ]
 
