@@ -54,6 +54,7 @@ public func buildApplication(
     WatchlistController(service: service, statusCache: statusCache).addRoutes(to: v1)
     RepositoryController(store: store, settings: settings).addRoutes(to: v1)
     JobsController(queue: queue, settings: settings).addRoutes(to: v1)
+    EventsController(store: store, settings: settings).addRoutes(to: v1)
     let activity = router.group("activity").add(middleware: auth)
     SeedController(service: service).addRoutes(to: activity)
 

@@ -296,6 +296,24 @@ enum OpenAPIDocument {
             }
           }
         },
+        "/v1/events": {
+          "get": {
+            "operationId": "listEvents",
+            "summary": "The caller's alerts (admin: everyone's), oldest first, in the order they were committed",
+            "description": "Every alert the entries' rules raised (AlertRules), each written in the same transaction as the report or failure that caused it. Poll with next_cursor (always present): a cursor never passes an alert that is yet to commit.",
+            "parameters": [
+              {"name": "entry", "in": "query", "required": false, "description": "Only this entry's alerts", "schema": {"type": "string", "format": "uuid"}},
+              {"name": "limit", "in": "query", "required": false, "schema": {"type": "integer", "minimum": 1, "maximum": 200}},
+              {"name": "cursor", "in": "query", "required": false, "description": "next_cursor of the previous page", "schema": {"type": "string", "pattern": "^[0-9]{1,18}$"}}
+            ],
+            "responses": {
+              "200": {"description": "One page", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/EventList"}}}},
+              "400": {"$ref": "#/components/responses/BadRequest"},
+              "401": {"$ref": "#/components/responses/Unauthorized"},
+              "404": {"$ref": "#/components/responses/NotFound"}
+            }
+          }
+        },
         "/health/live": {
           "get": {
             "operationId": "live", "summary": "The process is up", "security": [],
@@ -503,6 +521,32 @@ enum OpenAPIDocument {
               "stale": {"type": "boolean", "description": "The last successful check is older than twice the entry's interval"},
               "created_at": {"$ref": "#/components/schemas/Timestamp"},
               "updated_at": {"$ref": "#/components/schemas/Timestamp"}
+            }
+          },
+          "Event": {
+            "type": "object",
+            "required": ["id", "notification_id", "entry_id", "repository", "rule", "subject", "previous", "current", "previous_report_id", "report_id", "summary", "created_at"],
+            "properties": {
+              "id": {"type": "string", "format": "uuid"},
+              "notification_id": {"type": "string", "format": "uuid", "description": "Shared by the alerts one report or failure raised for one entry; a webhook message carries them together, with this as its webhook-id"},
+              "entry_id": {"type": "string", "format": "uuid"},
+              "repository": {"type": "object", "required": ["id", "url"], "properties": {"id": {"type": "string", "format": "uuid"}, "url": {"type": "string"}}},
+              "rule": {"type": "string", "enum": ["score_below", "score_drop", "check_regressed", "inactive_days", "processing", "failed", "recovered"]},
+              "subject": {"type": ["string", "null"], "description": "check_regressed: the check; processing: ready, failed or recheck_failed; failed: the reason"},
+              "previous": {"type": ["number", "null"], "description": "The value in the previous report (score, check score, days)"},
+              "current": {"type": ["number", "null"], "description": "The value now"},
+              "previous_report_id": {"type": ["string", "null"], "format": "uuid"},
+              "report_id": {"type": ["string", "null"], "format": "uuid"},
+              "summary": {"type": "string", "description": "The alert in one sentence"},
+              "created_at": {"$ref": "#/components/schemas/Timestamp"}
+            }
+          },
+          "EventList": {
+            "type": "object", "required": ["items", "next_cursor", "has_more"],
+            "properties": {
+              "items": {"type": "array", "items": {"$ref": "#/components/schemas/Event"}},
+              "next_cursor": {"type": "string", "description": "Always present: pass it as cursor to get the events after these"},
+              "has_more": {"type": "boolean"}
             }
           },
           "EntryList": {

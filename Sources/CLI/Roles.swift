@@ -59,6 +59,7 @@ struct BackgroundRoles {
         let scorecard = settings.scorecard
         registry.register(ScheduleRechecksHandler(lifecycle: lifecycle), timeout: .seconds(600))
         registry.register(ReconcileHandler(lifecycle: lifecycle), timeout: .seconds(600))
+        registry.register(InactivityAlertsHandler(lifecycle: lifecycle), timeout: .seconds(600))
         registry.register(
             HealthAnalysisHandler(ingestion: ingestion, runner: scorecardRunner(settings: settings, logger: logger), cacheTTL: scorecard.cacheTTL),
             // The run's own limit, plus a clone on a host that has none.
@@ -127,6 +128,8 @@ struct BackgroundRoles {
                 PeriodicJob(name: "prune-jobs", schedule: schedule, arguments: { _ in PruneJobsJob() }),
                 PeriodicJob(name: ScheduleRechecksJob.periodicName, schedule: recheckSchedule, arguments: { _ in ScheduleRechecksJob() }),
                 PeriodicJob(name: ReconcileJob.periodicName, schedule: reconcileSchedule, arguments: { _ in ReconcileJob() }),
+                // `inactive_days` is evaluated on every report and, for repositories whose next check is days away, daily.
+                PeriodicJob(name: InactivityAlertsJob.periodicName, schedule: .every(.seconds(86_400)), arguments: { _ in InactivityAlertsJob() }),
             ],
             migrations: migrations, logger: logger)
         return BackgroundRoles(queue: queue, migrations: migrations, workers: workers, scheduler: scheduler)
