@@ -176,11 +176,25 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Webhooks: alerts to users' endpoints: Standard Webhooks signatures, the message formats, the sender (through
+        // Egress, pinned, timed out, no redirects, capped) and the webhook-delivery job's handler with its log.
+        .target(
+            name: "Webhooks",
+            dependencies: [
+                "Domain", "Store", "Queue", "Pipeline", "Egress",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // API: the HTTP surface (Hummingbird): routes, authentication, errors, metrics, OpenAPI document.
         .target(
             name: "API",
             dependencies: [
-                "Domain", "Store", "Settings", "Queue", "Pipeline", "Analysis",
+                "Domain", "Store", "Settings", "Queue", "Pipeline", "Analysis", "Egress", "Webhooks",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -198,6 +212,7 @@ let package = Package(
             name: "CLI",
             dependencies: [
                 "Domain", "Egress", "Settings", "Store", "Queue", "Pipeline", "API", "Ingestion", "GitTransport", "GitHistory", "Scorecard", "Analysis",
+                "Webhooks",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -216,6 +231,8 @@ let package = Package(
             name: "TestSupport",
             dependencies: [
                 "Store", "Settings", "Domain", "API",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
@@ -329,6 +346,19 @@ let package = Package(
         ),
         .testTarget(name: "DomainTests", dependencies: ["Domain"], swiftSettings: swiftSettings),
         .testTarget(name: "EgressTests", dependencies: ["Egress", "Domain"], swiftSettings: swiftSettings),
+        // Webhook deliveries against receivers the tests start on loopback: signatures, retries, timeouts, refusals.
+        .testTarget(
+            name: "WebhooksTests",
+            dependencies: [
+                "Webhooks", "Egress", "Domain", "Store", "Queue", "Pipeline", "TestSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // The parser on real Scorecard outputs (Fixtures/) and the runner against fake `scorecard` scripts.
         .testTarget(
             name: "ScorecardTests",

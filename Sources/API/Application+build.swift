@@ -1,4 +1,5 @@
 import Domain
+import Egress
 import Hummingbird
 import HummingbirdCore
 import Logging
@@ -55,6 +56,8 @@ public func buildApplication(
     RepositoryController(store: store, settings: settings).addRoutes(to: v1)
     JobsController(queue: queue, settings: settings).addRoutes(to: v1)
     EventsController(store: store, settings: settings).addRoutes(to: v1)
+    WebhooksController(store: store, queue: queue, settings: settings, secrets: tokens, egress: EgressPolicy(hosts: settings.webhooks.hosts))
+        .addRoutes(to: v1)
     let activity = router.group("activity").add(middleware: auth)
     SeedController(service: service).addRoutes(to: activity)
 

@@ -13,6 +13,7 @@ import Scorecard
 import ServiceLifecycle
 import Settings
 import Store
+import Webhooks
 
 /// The background roles of a process, built from the configuration: the job queue, its workers and
 /// the periodic scheduler. `serve` runs them beside the HTTP API; `worker` runs them alone.
@@ -32,7 +33,12 @@ struct BackgroundRoles {
             store: store,
             configuration: .init(
                 maxAttempts: jobs.maxAttempts, retry: RetryPolicy(base: jobs.retryBase, maximum: jobs.retryMax, jitter: 0.2),
-                lease: jobs.lease),
+                lease: jobs.lease,
+                // Webhook deliveries back off over hours: an endpoint down for a night still gets its alerts.
+                retryByKind: [
+                    WebhookDeliveryJob.kind: RetryPolicy(base: settings.webhooks.retryBase, maximum: settings.webhooks.retryMax, jitter: 0.2)
+                ],
+                maxAttemptsByKind: [WebhookDeliveryJob.kind: settings.webhooks.maxAttempts]),
             metrics: QueueMetrics(registry: registry))
         return lifecycle(settings: settings, queue: queue).installed(on: queue)
     }
@@ -60,6 +66,14 @@ struct BackgroundRoles {
         registry.register(ScheduleRechecksHandler(lifecycle: lifecycle), timeout: .seconds(600))
         registry.register(ReconcileHandler(lifecycle: lifecycle), timeout: .seconds(600))
         registry.register(InactivityAlertsHandler(lifecycle: lifecycle), timeout: .seconds(600))
+        let webhooks = settings.webhooks
+        registry.register(
+            WebhookDeliveryHandler(
+                sender: WebhookSender(
+                    egress: EgressPolicy(hosts: webhooks.hosts), timeout: webhooks.timeout, connectTimeout: webhooks.connectTimeout,
+                    maxResponseBytes: webhooks.maxResponseBytes),
+                secrets: tokens, disabling: WebhookDisablePolicy(failures: webhooks.disableAfterFailures, duration: webhooks.disableAfter)),
+            timeout: webhooks.timeout + .seconds(30))
         registry.register(
             HealthAnalysisHandler(ingestion: ingestion, runner: scorecardRunner(settings: settings, logger: logger), cacheTTL: scorecard.cacheTTL),
             // The run's own limit, plus a clone on a host that has none.

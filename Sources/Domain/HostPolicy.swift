@@ -16,12 +16,24 @@ public struct HostPolicy: Sendable, Equatable {
     public let entries: Set<String>
     /// Entries whose names may resolve to loopback or private addresses (allowed too, as if in ``entries``).
     public let internalEntries: Set<String>
+    /// True when any host is allowed as long as its addresses are public (webhook endpoints); the entries then only
+    /// matter as ``internalEntries``, the exceptions for private addresses.
+    public let allowsAnyPublicHost: Bool
 
     public static let defaultHosts = ["github.com", "gitlab.com", "bitbucket.org", "codeberg.org"]
 
     public init(allowedHosts: [String], internalHosts: [String] = []) throws(RepositoryURLError) {
         entries = try Self.normalised(allowedHosts)
         internalEntries = try Self.normalised(internalHosts)
+        allowsAnyPublicHost = false
+    }
+
+    /// Any host whose addresses are public, and `internalHosts` (`host`, `host:port`, an address literal) whatever
+    /// they resolve to: what webhook endpoints may be.
+    public init(anyPublicHostAnd internalHosts: [String]) throws(RepositoryURLError) {
+        entries = []
+        internalEntries = try Self.normalised(internalHosts)
+        allowsAnyPublicHost = true
     }
 
     private static func normalised(_ hosts: [String]) throws(RepositoryURLError) -> Set<String> {
@@ -39,24 +51,39 @@ public struct HostPolicy: Sendable, Equatable {
 
     /// Throws unless `url`'s host (and port) is allowed, judged on the URL's text.
     public func check(_ url: RepositoryURL) throws(RepositoryURLError) {
-        if entries.contains(url.hostWithPort) || internalEntries.contains(url.hostWithPort) { return }
-        if let address = IPAddress(url.host), !address.isPublic {
-            throw .init(.privateAddress, "\(url.hostWithPort) is a loopback or private address; list it in repos.allowed_hosts to allow it")
-        }
-        throw .init(.hostNotAllowed, "host \(url.hostWithPort) is not in repos.allowed_hosts")
+        try check(url.endpoint)
     }
+
+    /// Throws unless the endpoint's host (and port) is allowed, judged on its text.
+    public func check(_ endpoint: Endpoint) throws(RepositoryURLError) {
+        if entries.contains(endpoint.hostWithPort) || internalEntries.contains(endpoint.hostWithPort) { return }
+        if let address = IPAddress(endpoint.host), !address.isPublic {
+            throw .init(.privateAddress, "\(endpoint.hostWithPort) is a loopback or private address; list it in \(listName) to allow it")
+        }
+        if allowsAnyPublicHost { return }
+        throw .init(.hostNotAllowed, "host \(endpoint.hostWithPort) is not in repos.allowed_hosts")
+    }
+
+    /// The setting that lists the exceptions, for messages.
+    private var listName: String { allowsAnyPublicHost ? "webhooks.internal_hosts" : "repos.allowed_hosts" }
 
     /// Throws unless `url` is allowed (``check(_:)``) and, for a host name, none of `addresses` (what the name
     /// resolves to now, as text) is loopback, private, link-local or unspecified — unless the host is listed in
     /// `repos.internal_hosts`. A name that resolves to nothing is refused as `unresolved`.
     public func check(_ url: RepositoryURL, resolvedTo addresses: [String]) throws(RepositoryURLError) {
-        try check(url)
-        if IPAddress(url.host) != nil { return }  // a literal: judged above, nothing was resolved
-        if internalEntries.contains(url.hostWithPort) { return }
-        guard !addresses.isEmpty else { throw .init(.unresolved, "\(url.host) does not resolve to any address") }
+        try check(url.endpoint, resolvedTo: addresses)
+    }
+
+    /// ``check(_:resolvedTo:)`` for any endpoint.
+    public func check(_ endpoint: Endpoint, resolvedTo addresses: [String]) throws(RepositoryURLError) {
+        try check(endpoint)
+        if IPAddress(endpoint.host) != nil { return }  // a literal: judged above, nothing was resolved
+        if internalEntries.contains(endpoint.hostWithPort) { return }
+        guard !addresses.isEmpty else { throw .init(.unresolved, "\(endpoint.host) does not resolve to any address") }
+        let list = allowsAnyPublicHost ? "webhooks.internal_hosts" : "repos.internal_hosts"
         for text in addresses {
             guard let address = IPAddress(text), address.isPublic else {
-                throw .init(.privateAddress, "\(url.hostWithPort) resolves to \(text), a loopback or private address; list it in repos.internal_hosts to allow it")
+                throw .init(.privateAddress, "\(endpoint.hostWithPort) resolves to \(text), a loopback or private address; list it in \(list) to allow it")
             }
         }
     }
@@ -164,4 +191,27 @@ public struct IPAddress: Sendable, Equatable {
         guard let tail = groups(halves[1]), head.count + tail.count < 16 else { return nil }
         return head + Array(repeating: 0, count: 16 - head.count - tail.count) + tail
     }
+}
+
+/// Where a connection goes: scheme, host (an IPv6 literal without brackets) and explicit port.
+public struct Endpoint: Sendable, Equatable {
+    public let scheme: String
+    public let host: String
+    public let port: Int?
+
+    public init(scheme: String, host: String, port: Int?) {
+        self.scheme = scheme
+        self.host = host
+        self.port = port
+    }
+
+    /// `host` or `host:port`, IPv6 literals bracketed: what an allowlist entry is compared with.
+    public var hostWithPort: String {
+        let h = host.contains(":") ? "[\(host)]" : host
+        return port.map { "\(h):\($0)" } ?? h
+    }
+}
+
+extension RepositoryURL {
+    public var endpoint: Endpoint { Endpoint(scheme: scheme, host: host, port: port) }
 }

@@ -30,13 +30,20 @@ public struct EgressPolicy: Sendable {
 
     /// Checks a connection to `url` now and returns where it may go, or throws why it may not.
     public func authorize(_ url: RepositoryURL) async throws(RepositoryURLError) -> EgressPermit {
-        try hosts.check(url)
-        let port = url.port ?? Self.defaultPort(of: url.scheme)
+        try await authorize(url.endpoint)
+    }
+
+    /// Checks a connection to `endpoint` now (a webhook's URL) and returns where it may go, or throws why it may not.
+    public func authorize(_ endpoint: Endpoint) async throws(RepositoryURLError) -> EgressPermit {
+        try hosts.check(endpoint)
+        let port = endpoint.port ?? Self.defaultPort(of: endpoint.scheme)
         // An address literal was judged by the allowlist alone (a private one is allowed only by listing it verbatim).
-        if IPAddress(url.host) != nil { return EgressPermit(host: url.host, port: port, addresses: [], scheme: url.scheme) }
-        let addresses = await resolve(url.host)
-        try hosts.check(url, resolvedTo: addresses)
-        return EgressPermit(host: url.host, port: port, addresses: addresses, scheme: url.scheme)
+        if IPAddress(endpoint.host) != nil {
+            return EgressPermit(host: endpoint.host, port: port, addresses: [], scheme: endpoint.scheme)
+        }
+        let addresses = await resolve(endpoint.host)
+        try hosts.check(endpoint, resolvedTo: addresses)
+        return EgressPermit(host: endpoint.host, port: port, addresses: addresses, scheme: endpoint.scheme)
     }
 
     static func defaultPort(of scheme: String) -> Int? {

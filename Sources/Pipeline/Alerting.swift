@@ -14,6 +14,10 @@ public struct WebhookDeliveryJob: JobArguments, Equatable {
     public var webhookID: UUID
     public var notificationID: UUID
 
+    enum CodingKeys: String, CodingKey {
+        case webhookID = "webhook_id", notificationID = "notification_id"
+    }
+
     public init(webhookID: UUID, notificationID: UUID) {
         self.webhookID = webhookID
         self.notificationID = notificationID

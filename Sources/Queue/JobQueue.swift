@@ -66,15 +66,25 @@ public struct JobQueue: Sendable {
         public var lease: Duration
         /// Per-kind leases (long for clones and backfills, short for probes).
         public var leaseByKind: [String: Duration]
+        /// Per-kind retry policies (webhook deliveries back off over hours, not seconds).
+        public var retryByKind: [String: RetryPolicy]
+        /// Per-kind attempts, for jobs enqueued without their own.
+        public var maxAttemptsByKind: [String: Int]
 
-        public init(maxAttempts: Int = 3, retry: RetryPolicy = .default, lease: Duration = .seconds(60), leaseByKind: [String: Duration] = [:]) {
+        public init(
+            maxAttempts: Int = 3, retry: RetryPolicy = .default, lease: Duration = .seconds(60), leaseByKind: [String: Duration] = [:],
+            retryByKind: [String: RetryPolicy] = [:], maxAttemptsByKind: [String: Int] = [:]
+        ) {
             self.maxAttempts = maxAttempts
             self.retry = retry
             self.lease = lease
             self.leaseByKind = leaseByKind
+            self.retryByKind = retryByKind
+            self.maxAttemptsByKind = maxAttemptsByKind
         }
 
         public func lease(for kind: String) -> Duration { leaseByKind[kind] ?? lease }
+        public func retry(for kind: String) -> RetryPolicy { retryByKind[kind] ?? retry }
     }
 
     /// The notification channel on which enqueues wake idle workers (payload: the queue name).
@@ -106,7 +116,7 @@ public struct JobQueue: Sendable {
     @discardableResult
     public func enqueue(kind: String, argsJSON: String, queue: String, options: JobOptions = .init(), in tx: any SQLExecutor) async throws -> EnqueueResult {
         let now = clock()
-        let maxAttempts = options.maxAttempts ?? configuration.maxAttempts
+        let maxAttempts = options.maxAttempts ?? configuration.maxAttemptsByKind[kind] ?? configuration.maxAttempts
         // Two rounds at most: a conflicting job that finishes between our INSERT and SELECT frees the key.
         for _ in 0..<2 {
             let insert: SQL = """
@@ -289,9 +299,10 @@ public struct JobQueue: Sendable {
         }
         let permanent = (error as? JobFailure).map { if case .discard = $0.action { true } else { false } } ?? false
         let next: JobState = permanent || job.attempt >= job.maxAttempts ? .discarded : .retryable
-        var delay = configuration.retry.delay(afterAttempt: job.attempt)
+        let retry = configuration.retry(for: job.kind)
+        var delay = retry.delay(afterAttempt: job.attempt)
         if let failure = error as? JobFailure, case .retryNoSoonerThan(let wait) = failure.action {
-            delay = max(delay, min(wait, configuration.retry.maximum))
+            delay = max(delay, min(wait, retry.maximum))
         }
         let runAt = next == .retryable ? now.addingTimeInterval(delay.seconds) : now
         let entry = String(decoding: try JSONEncoder.jobs.encode(JobError(attempt: job.attempt, at: now, error: message)), as: UTF8.self)

@@ -209,6 +209,12 @@ extension Settings {
             throw SettingsError(
                 "repos.allowed_hosts (from \(merged["repos.allowed_hosts"]!.source)) or repos.internal_hosts (from \(merged["repos.internal_hosts"]!.source)): \(error.message)")
         }
+        let webhookHosts: HostPolicy
+        do {
+            webhookHosts = try HostPolicy(anyPublicHostAnd: list("webhooks.internal_hosts"))
+        } catch {
+            throw SettingsError("webhooks.internal_hosts (from \(merged["webhooks.internal_hosts"]!.source)): \(error.message)")
+        }
         let pageSizeDefault = try integer("api.page_size_default")
         let pageSizeMax = try integer("api.page_size_max")
         guard pageSizeDefault <= pageSizeMax else {
@@ -285,7 +291,13 @@ extension Settings {
             recheck: Recheck(
                 interval: recheckInterval, minimumInterval: recheckMinimum, schedule: try string("recheck.schedule"),
                 failureBackoff: try duration("recheck.failure_backoff"), maxFailures: try integer("recheck.max_failures")),
-            reconcileInterval: try duration("pipeline.reconcile_interval"))
+            reconcileInterval: try duration("pipeline.reconcile_interval"),
+            webhooks: Webhooks(
+                timeout: try duration("webhooks.timeout"), connectTimeout: try duration("webhooks.connect_timeout"),
+                maxResponseBytes: try integer("webhooks.max_response_bytes"), maxAttempts: try integer("webhooks.max_attempts"),
+                retryBase: try duration("webhooks.retry_base"), retryMax: try duration("webhooks.retry_max"),
+                disableAfterFailures: try integer("webhooks.disable_after_failures"), disableAfter: try duration("webhooks.disable_after"),
+                hosts: webhookHosts, maxPerUser: try integer("webhooks.max_per_user"), secretOverlap: try duration("webhooks.secret_overlap")))
     }
 
     static func split(_ text: String) -> [String] {

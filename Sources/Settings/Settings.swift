@@ -42,6 +42,23 @@ public struct Settings: Sendable, Equatable {
     public var recheck: Recheck
     /// How often the leader's reconcile pass runs (`pipeline.reconcile_interval`).
     public var reconcileInterval: Duration
+    public var webhooks: Webhooks
+
+    /// Webhook deliveries (`webhooks.*`).
+    public struct Webhooks: Sendable, Equatable {
+        public var timeout: Duration
+        public var connectTimeout: Duration
+        public var maxResponseBytes: Int
+        public var maxAttempts: Int
+        public var retryBase: Duration
+        public var retryMax: Duration
+        public var disableAfterFailures: Int
+        public var disableAfter: Duration
+        /// Any public host, and these whatever their addresses.
+        public var hosts: HostPolicy
+        public var maxPerUser: Int
+        public var secretOverlap: Duration
+    }
 
     /// The health analysis's settings (`scorecard.*`).
     public struct Scorecard: Sendable, Equatable {

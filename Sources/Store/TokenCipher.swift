@@ -42,21 +42,22 @@ public struct TokenCipher: Sendable {
         return try TokenCipher(base64Key: text)
     }
 
-    /// Seals `token` for the repository `id`.
-    public func seal(_ token: String, boundTo id: UUID) throws -> String {
-        let box = try AES.GCM.seal(Data(token.utf8), using: key, authenticating: Self.associatedData(id))
+    /// Seals `token` for the repository `id` (or, with another `purpose`, another kind of row: `repowatch-webhook` for
+    /// a webhook's signing secret), so a sealed value opens only on the row, and for the use, it was sealed for.
+    public func seal(_ token: String, boundTo id: UUID, purpose: String = "repowatch-token") throws -> String {
+        let box = try AES.GCM.seal(Data(token.utf8), using: key, authenticating: Self.associatedData(id, purpose: purpose))
         guard let combined = box.combined else { throw TokenCipherError("AES-GCM produced no combined form") }
         return "v1:" + combined.base64EncodedString()
     }
 
     /// Opens a value made by ``seal(_:boundTo:)`` for the same repository.
-    public func open(_ sealed: String, boundTo id: UUID) throws -> String {
+    public func open(_ sealed: String, boundTo id: UUID, purpose: String = "repowatch-token") throws -> String {
         guard sealed.hasPrefix("v1:"), let data = Data(base64Encoded: String(sealed.dropFirst(3))) else {
             throw TokenCipherError("stored token is not in a known format")
         }
         do {
             let box = try AES.GCM.SealedBox(combined: data)
-            let plain = try AES.GCM.open(box, using: key, authenticating: Self.associatedData(id))
+            let plain = try AES.GCM.open(box, using: key, authenticating: Self.associatedData(id, purpose: purpose))
             return String(decoding: plain, as: UTF8.self)
         } catch {
             // Wrong key (secrets.token_key changed) or a value that belongs to another repository.
@@ -64,7 +65,7 @@ public struct TokenCipher: Sendable {
         }
     }
 
-    private static func associatedData(_ id: UUID) -> Data { Data(("repowatch-token:" + id.uuidString.lowercased()).utf8) }
+    private static func associatedData(_ id: UUID, purpose: String) -> Data { Data((purpose + ":" + id.uuidString.lowercased()).utf8) }
 }
 
 public struct TokenCipherError: Error, CustomStringConvertible, Sendable {
