@@ -314,6 +314,103 @@ enum OpenAPIDocument {
             }
           }
         },
+        "/v1/webhooks": {
+          "post": {
+            "operationId": "createWebhook",
+            "summary": "Register an endpoint for the caller's alerts; its signing secret is in this answer only",
+            "description": "Deliveries are POSTs signed as Standard Webhooks 1.0 (webhook-id, webhook-timestamp, webhook-signature: v1,<base64 HMAC-SHA256>). The URL must be http(s) and resolve to public addresses (checked again at every delivery) unless its host is in webhooks.internal_hosts.",
+            "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/WebhookRequest"}}}},
+            "responses": {
+              "201": {"description": "Registered; secret shown once", "headers": {"Location": {"$ref": "#/components/headers/Location"}}, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Webhook"}}}},
+              "400": {"$ref": "#/components/responses/BadRequest"},
+              "401": {"$ref": "#/components/responses/Unauthorized"},
+              "409": {"$ref": "#/components/responses/Conflict"},
+              "413": {"$ref": "#/components/responses/TooLarge"},
+              "415": {"$ref": "#/components/responses/UnsupportedMediaType"},
+              "422": {"$ref": "#/components/responses/Unprocessable"}
+            }
+          },
+          "get": {
+            "operationId": "listWebhooks",
+            "summary": "The caller's webhooks (admin: everyone's), oldest first",
+            "parameters": [
+              {"name": "limit", "in": "query", "required": false, "schema": {"type": "integer", "minimum": 1, "maximum": 200}},
+              {"name": "cursor", "in": "query", "required": false, "description": "next_cursor of the previous page", "schema": {"type": "string", "format": "uuid"}}
+            ],
+            "responses": {
+              "200": {"description": "One page", "content": {"application/json": {"schema": {"type": "object", "required": ["items", "next_cursor"], "properties": {"items": {"type": "array", "items": {"$ref": "#/components/schemas/Webhook"}}, "next_cursor": {"type": ["string", "null"]}}}}}},
+              "400": {"$ref": "#/components/responses/BadRequest"},
+              "401": {"$ref": "#/components/responses/Unauthorized"}
+            }
+          }
+        },
+        "/v1/webhooks/{id}": {
+          "parameters": [{"$ref": "#/components/parameters/WebhookID"}],
+          "get": {
+            "operationId": "getWebhook",
+            "summary": "One webhook (never its secret)",
+            "responses": {
+              "200": {"description": "The webhook", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Webhook"}}}},
+              "401": {"$ref": "#/components/responses/Unauthorized"},
+              "404": {"$ref": "#/components/responses/NotFound"}
+            }
+          },
+          "patch": {
+            "operationId": "updateWebhook",
+            "summary": "Change, disable or enable a webhook, or rotate its secret",
+            "description": "enabled: true starts its run of failures again. rotate_secret: true answers with the new secret, once; the old one keeps signing beside it (a second v1 signature) for webhooks.secret_overlap.",
+            "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/WebhookPatch"}}}},
+            "responses": {
+              "200": {"description": "The webhook as changed", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Webhook"}}}},
+              "400": {"$ref": "#/components/responses/BadRequest"},
+              "401": {"$ref": "#/components/responses/Unauthorized"},
+              "404": {"$ref": "#/components/responses/NotFound"},
+              "413": {"$ref": "#/components/responses/TooLarge"},
+              "415": {"$ref": "#/components/responses/UnsupportedMediaType"},
+              "422": {"$ref": "#/components/responses/Unprocessable"}
+            }
+          },
+          "delete": {
+            "operationId": "deleteWebhook",
+            "summary": "Delete a webhook and its delivery log",
+            "responses": {
+              "204": {"description": "Deleted"},
+              "401": {"$ref": "#/components/responses/Unauthorized"},
+              "404": {"$ref": "#/components/responses/NotFound"}
+            }
+          }
+        },
+        "/v1/webhooks/{id}/deliveries": {
+          "parameters": [{"$ref": "#/components/parameters/WebhookID"}],
+          "get": {
+            "operationId": "listWebhookDeliveries",
+            "summary": "The endpoint's delivery attempts, newest first",
+            "parameters": [
+              {"name": "limit", "in": "query", "required": false, "schema": {"type": "integer", "minimum": 1, "maximum": 200}},
+              {"name": "cursor", "in": "query", "required": false, "description": "next_cursor of the previous page", "schema": {"type": "string", "format": "uuid"}}
+            ],
+            "responses": {
+              "200": {"description": "One page", "content": {"application/json": {"schema": {"type": "object", "required": ["items", "next_cursor"], "properties": {"items": {"type": "array", "items": {"$ref": "#/components/schemas/WebhookDelivery"}}, "next_cursor": {"type": ["string", "null"]}}}}}},
+              "400": {"$ref": "#/components/responses/BadRequest"},
+              "401": {"$ref": "#/components/responses/Unauthorized"},
+              "404": {"$ref": "#/components/responses/NotFound"}
+            }
+          }
+        },
+        "/v1/webhooks/{id}/deliveries/{delivery}/redeliver": {
+          "parameters": [{"$ref": "#/components/parameters/WebhookID"}, {"name": "delivery", "in": "path", "required": true, "description": "A delivery id from the log", "schema": {"type": "string"}}],
+          "post": {
+            "operationId": "redeliverWebhookMessage",
+            "summary": "Send that attempt's message again (same webhook-id), with fresh attempts",
+            "responses": {
+              "202": {"description": "Enqueued (or already waiting)", "content": {"application/json": {"schema": {"type": "object", "required": ["notification_id", "job_id", "enqueued"], "properties": {"notification_id": {"type": "string", "format": "uuid"}, "job_id": {"type": "integer"}, "enqueued": {"type": "boolean"}}}}}},
+              "401": {"$ref": "#/components/responses/Unauthorized"},
+              "404": {"$ref": "#/components/responses/NotFound"},
+              "409": {"$ref": "#/components/responses/Conflict"},
+              "410": {"description": "The alerts of that message are gone (their entry was deleted)", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+            }
+          }
+        },
         "/health/live": {
           "get": {
             "operationId": "live", "summary": "The process is up", "security": [],
@@ -349,7 +446,8 @@ enum OpenAPIDocument {
         "parameters": {
           "EntryID": {"name": "id", "in": "path", "required": true, "description": "Watchlist entry id", "schema": {"type": "string"}},
           "JobID": {"name": "id", "in": "path", "required": true, "description": "Job id", "schema": {"type": "string"}},
-          "RepositoryID": {"name": "id", "in": "path", "required": true, "description": "Repository id (repository_id of an entry)", "schema": {"type": "string"}}
+          "RepositoryID": {"name": "id", "in": "path", "required": true, "description": "Repository id (repository_id of an entry)", "schema": {"type": "string"}},
+          "WebhookID": {"name": "id", "in": "path", "required": true, "description": "Webhook id", "schema": {"type": "string"}}
         },
         "links": {
           "SeedStatus": {"operationId": "seedEntryStatus", "parameters": {"id": "$response.body#/watchlist_id"}, "description": "Poll the entry just added"}
@@ -363,7 +461,7 @@ enum OpenAPIDocument {
           "Unauthorized": {"description": "No valid API key", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
           "Forbidden": {"description": "The key may not do this", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
           "NotFound": {"description": "No such entry for this caller", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
-          "Conflict": {"description": "The job is in a state the action does not apply to", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+          "Conflict": {"description": "The resource is in a state the action does not apply to, or a limit is reached", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
           "TooLarge": {"description": "Body over api.max_body_bytes", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
           "UnsupportedMediaType": {"description": "Body not sent as application/json", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
           "Unprocessable": {"description": "Well-formed but refused: the URL is not a repository URL, its host is not allowed, notes too long", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
@@ -547,6 +645,63 @@ enum OpenAPIDocument {
               "items": {"type": "array", "items": {"$ref": "#/components/schemas/Event"}},
               "next_cursor": {"type": "string", "description": "Always present: pass it as cursor to get the events after these"},
               "has_more": {"type": "boolean"}
+            }
+          },
+          "WebhookRequest": {
+            "type": "object", "required": ["url"], "additionalProperties": false,
+            "properties": {
+              "url": {"type": "string", "minLength": 8, "maxLength": 2048, "pattern": "^https?://", "description": "http(s) URL of the endpoint; no credentials, no fragment"},
+              "events": {"type": ["array", "null"], "minItems": 1, "items": {"type": "string", "enum": ["score_below", "score_drop", "check_regressed", "inactive_days", "processing", "failed", "recovered"]}, "description": "Alerts it receives; null or absent: all"},
+              "entries": {"type": ["array", "null"], "minItems": 1, "items": {"type": "string", "format": "uuid"}, "description": "The caller's entries (at most 1000) it receives alerts of; null or absent: all"},
+              "format": {"type": "string", "enum": ["standard", "slack"], "description": "standard: {type, timestamp, data}; slack: {text} for Slack-compatible incoming webhooks"},
+              "description": {"type": ["string", "null"], "maxLength": 500}
+            }
+          },
+          "WebhookPatch": {
+            "type": "object", "additionalProperties": false,
+            "properties": {
+              "url": {"type": "string", "minLength": 8, "maxLength": 2048, "pattern": "^https?://"},
+              "events": {"type": ["array", "null"], "minItems": 1, "items": {"type": "string", "enum": ["score_below", "score_drop", "check_regressed", "inactive_days", "processing", "failed", "recovered"]}},
+              "entries": {"type": ["array", "null"], "minItems": 1, "items": {"type": "string", "format": "uuid"}, "description": "At most 1000"},
+              "format": {"type": "string", "enum": ["standard", "slack"]},
+              "description": {"type": ["string", "null"], "maxLength": 500},
+              "enabled": {"type": "boolean"},
+              "rotate_secret": {"type": "boolean"}
+            }
+          },
+          "Webhook": {
+            "type": "object",
+            "required": ["id", "url", "format", "events", "entries", "description", "enabled", "disabled_reason", "consecutive_failures", "failing_since", "previous_secret_expires_at", "created_at", "updated_at"],
+            "properties": {
+              "id": {"type": "string", "format": "uuid"},
+              "url": {"type": "string"},
+              "format": {"type": "string", "enum": ["standard", "slack"]},
+              "events": {"type": ["array", "null"], "items": {"type": "string"}},
+              "entries": {"type": ["array", "null"], "items": {"type": "string", "format": "uuid"}},
+              "description": {"type": ["string", "null"]},
+              "enabled": {"type": "boolean"},
+              "disabled_reason": {"type": ["string", "null"], "description": "By its owner, or after webhooks.disable_after_failures failed attempts in a row over webhooks.disable_after"},
+              "consecutive_failures": {"type": "integer", "minimum": 0},
+              "failing_since": {"$ref": "#/components/schemas/NullableTimestamp"},
+              "previous_secret_expires_at": {"$ref": "#/components/schemas/NullableTimestamp"},
+              "secret": {"type": "string", "pattern": "^whsec_", "description": "Only when made or rotated: whsec_ + base64 of the HMAC key"},
+              "created_at": {"$ref": "#/components/schemas/Timestamp"},
+              "updated_at": {"$ref": "#/components/schemas/Timestamp"}
+            }
+          },
+          "WebhookDelivery": {
+            "type": "object",
+            "required": ["id", "notification_id", "webhook_id", "attempt", "outcome", "response_status", "latency_ms", "error", "created_at"],
+            "properties": {
+              "id": {"type": "string", "format": "uuid"},
+              "notification_id": {"type": "string", "format": "uuid", "description": "The message: its webhook-id is msg_<notification_id>"},
+              "webhook_id": {"type": "string", "format": "uuid"},
+              "attempt": {"type": "integer", "minimum": 1},
+              "outcome": {"type": "string", "enum": ["succeeded", "failed", "skipped"]},
+              "response_status": {"type": ["integer", "null"]},
+              "latency_ms": {"type": ["integer", "null"]},
+              "error": {"type": ["string", "null"], "description": "http_error, timed_out, unreachable, redirected, private_address, …"},
+              "created_at": {"$ref": "#/components/schemas/Timestamp"}
             }
           },
           "EntryList": {
