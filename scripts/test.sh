@@ -11,6 +11,8 @@ source scripts/lib.sh
 
 scripts/install-deps.sh test
 ensure_swift_on_path
+# The reference Standard Webhooks verifier the webhook end-to-end test's receiver uses.
+scripts/python-venv.sh
 
 if ! swift build --build-tests; then
     log "swift build --build-tests failed"
