@@ -53,6 +53,10 @@ public func buildApplication(
         store.supportsNotifications && settings.statusCacheMilliseconds > 0
         ? [StatusCacheInvalidator(store: store, cache: statusCache, logger: logger)] : []
     WatchlistController(service: service, statusCache: statusCache).addRoutes(to: v1)
+    // Live status: one listener per process wakes the streams of what changed, whichever process changed it.
+    let live = LiveUpdates(store: store, logger: logger)
+    LiveController(service: service, live: live, heartbeat: settings.liveHeartbeat, slowClientTimeout: settings.liveSlowClientTimeout)
+        .addRoutes(to: v1)
     RepositoryController(store: store, settings: settings).addRoutes(to: v1)
     JobsController(queue: queue, settings: settings).addRoutes(to: v1)
     EventsController(store: store, settings: settings).addRoutes(to: v1)
@@ -69,7 +73,7 @@ public func buildApplication(
             // Past the cap, connections wait in the kernel's backlog: slow or idle clients cannot take the
             // process's file descriptors and memory without bound (with http.idle_timeout closing idle ones).
             availableConnectionsDelegate: MaximumAvailableConnections(settings.httpMaxConnections)),
-        services: [store, migrations] + services + cacheServices,
+        services: [store, migrations] + services + cacheServices + [live],
         logger: logger
     )
     // The store runs as a service started before the server; no request is accepted before its schema is current.

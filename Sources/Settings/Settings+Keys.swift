@@ -126,6 +126,10 @@ extension Settings {
         Key("webhooks.max_per_user", .integer(1...1000), "20", "Webhooks one user may register."),
         Key("webhooks.secret_overlap", .duration(0...2_592_000), "24h",
             "After a secret is rotated, deliveries are signed with the old secret too for this long, so receivers can switch without losing one."),
+        Key("live.heartbeat", .duration(1...300), "15s",
+            "A live status stream (Server-Sent Events, WebSocket) with nothing to send sends a heartbeat this often."),
+        Key("live.slow_client_timeout", .duration(1...300), "10s",
+            "A live status client that has not taken a message for this long is disconnected; nothing is buffered for it meanwhile."),
         Key("secrets.token_key", .string, "", secret: true,
             "Base64 of 32 random bytes: the AES-256-GCM key for repository tokens. Empty: data_dir/token.key is created on SQLite; on PostgreSQL tokens are refused until a key is set."),
     ]

@@ -297,7 +297,9 @@ extension Settings {
                 maxResponseBytes: try integer("webhooks.max_response_bytes"), maxAttempts: try integer("webhooks.max_attempts"),
                 retryBase: try duration("webhooks.retry_base"), retryMax: try duration("webhooks.retry_max"),
                 disableAfterFailures: try integer("webhooks.disable_after_failures"), disableAfter: try duration("webhooks.disable_after"),
-                hosts: webhookHosts, maxPerUser: try integer("webhooks.max_per_user"), secretOverlap: try duration("webhooks.secret_overlap")))
+                hosts: webhookHosts, maxPerUser: try integer("webhooks.max_per_user"), secretOverlap: try duration("webhooks.secret_overlap")),
+            liveHeartbeat: try duration("live.heartbeat"),
+            liveSlowClientTimeout: try duration("live.slow_client_timeout"))
     }
 
     static func split(_ text: String) -> [String] {

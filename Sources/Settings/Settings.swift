@@ -43,6 +43,9 @@ public struct Settings: Sendable, Equatable {
     /// How often the leader's reconcile pass runs (`pipeline.reconcile_interval`).
     public var reconcileInterval: Duration
     public var webhooks: Webhooks
+    /// Live status streams (`live.*`).
+    public var liveHeartbeat: Duration
+    public var liveSlowClientTimeout: Duration
 
     /// Webhook deliveries (`webhooks.*`).
     public struct Webhooks: Sendable, Equatable {

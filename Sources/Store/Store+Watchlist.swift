@@ -29,6 +29,7 @@ extension SQLExecutor {
         let repositoryID: UUID
         if let insertedRepository {
             repositoryID = try insertedRepository.require("id", insertedRepository.uuid)
+            try await recordStateChange(state, ofRepository: repositoryID, now: now)
         } else {
             guard let row = try await first("SELECT id FROM repositories WHERE canonical_url = \(identity)") else {
                 throw StoreError.corrupt("repository \(identity) neither inserted nor found")
@@ -139,6 +140,7 @@ extension SQLExecutor {
                 last_error = \(state.lastError), updated_at = \(now)
             WHERE id = \(id)
             """)
+        try await recordStateChange(state, ofRepository: id, now: now)
     }
 
     // MARK: Row mapping

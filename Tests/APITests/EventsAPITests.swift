@@ -77,3 +77,23 @@ struct EventsAPITests {
         }
     }
 }
+
+/// `GET /v1/watchlist/{id}/events` answers like the status route before it streams: 401 without a key, 404 for
+/// another user's entry, 400 for a Last-Event-ID it never sent.
+@Suite("Live status API")
+struct LiveStatusAPITests {
+    @Test(arguments: Engine.allCases)
+    func theStreamIsGuardedLikeTheStatusRoute(engine: Engine) async throws {
+        try await APIHarness.with(engine) { api in
+            let alice = try await api.key(for: "alice")
+            let bob = try await api.key(for: "bob")
+            let added = try await api.request(.post, "/v1/watchlist", key: alice, json: #"{"repo_url": "https://github.com/apple/swift-nio"}"#)
+            let id = try #require(added.string("id"))
+            #expect(try await api.request(.get, "/v1/watchlist/\(id)/events").status == .unauthorized)
+            #expect(try await api.request(.get, "/v1/watchlist/\(id)/events", key: bob).status == .notFound)
+            let bad = try await api.request(.get, "/v1/watchlist/\(id)/events", key: alice, headers: [.init("Last-Event-ID")!: "yesterday"])
+            #expect(bad.status == .badRequest && bad.errorCode == "invalid_parameter")
+            #expect(try await api.request(.get, "/v1/watchlist/not-an-id/events", key: alice).status == .notFound)
+        }
+    }
+}

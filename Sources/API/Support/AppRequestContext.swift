@@ -1,15 +1,19 @@
 import Domain
 import Hummingbird
+import NIOCore
 
 /// The request context of every route: Hummingbird's core storage plus the authenticated caller.
 public struct AppRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     /// Set by ``AuthMiddleware``; nil on the public routes.
     public var caller: Caller?
+    /// The request's connection: a live stream closes it to drop a client that stopped reading.
+    public let channel: any Channel
 
     public init(source: Source) {
         self.coreContext = .init(source: source)
         self.caller = nil
+        self.channel = source.channel
     }
 
     /// The caller, on a route behind ``AuthMiddleware``.

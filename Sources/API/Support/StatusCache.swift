@@ -89,6 +89,7 @@ final class StatusCache: Sendable {
             switch (payload.prefix(2), id) {
             case ("r:", let id?): state.answers = state.answers.filter { $0.value.repositoryID != id }
             case ("e:", let id?): state.answers[id] = nil
+            case ("a:", _): break  // an alert: no status answer shows it
             default: state.answers.removeAll()
             }
         }

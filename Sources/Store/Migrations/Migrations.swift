@@ -282,7 +282,7 @@ public enum Migrations {
             // The reconcile pass and the stall gauge walk only the repositories being worked on.
             "CREATE INDEX repositories_active ON repositories (updated_at) WHERE status = 'processing' OR refreshing",
         ]),
-        Migration(version: 6, name: "alerts: events, per-entry rule state, webhooks and their deliveries", statements: [
+        Migration(version: 6, name: "alerts, webhooks, live status: events, rule state, webhooks, deliveries, state changes", statements: [
             // What the entry's rules last saw: NULL until its first report (which never alerts), then
             // {"violated": [rules]} — the level rules violated by the last report (they alert once, until they recover)
             // and "failed" while the repository is failed (so its recovery is told).
@@ -353,12 +353,38 @@ public enum Migrations {
             )
             """,
             "CREATE INDEX webhook_deliveries_webhook ON webhook_deliveries (webhook_id, id)",
+            // Every change of a repository's status, stage, progress, refreshing or error, in order (setState writes it
+            // after the row's UPDATE, so one repository's changes are numbered in commit order): what the live status
+            // stream sends and replays after Last-Event-ID. The last 100 per repository are kept.
+            """
+            CREATE TABLE state_changes (
+                seq {sequence},
+                repository_id {uuid} NOT NULL REFERENCES repositories(id) ON DELETE CASCADE,
+                status TEXT NOT NULL,
+                stage TEXT NOT NULL,
+                progress INTEGER NOT NULL,
+                refreshing {bool} NOT NULL,
+                last_error TEXT,
+                created_at {timestamp} NOT NULL
+            )
+            """,
+            "CREATE INDEX state_changes_repository ON state_changes (repository_id, seq)",
         ], postgresStatements: [
             // Sequence values are taken in one order and committed in another: a reader that saw seq 11 could later
             // see 10 appear. Each event records its transaction, and readers list only events of transactions older
             // than every transaction still running (pg_snapshot_xmin), so a cursor never passes an event that is
             // yet to commit. (SQLite has one writer: its rowids are in commit order.)
             "ALTER TABLE alert_events ADD COLUMN tx_id xid8 NOT NULL DEFAULT pg_current_xact_id()",
+            // A new alert wakes the live streams of its entry in every process (StatusNotifications: a:<entry id>).
+            """
+            CREATE FUNCTION repowatch_notify_alert() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                PERFORM pg_notify('repowatch_status', 'a:' || NEW.entry_id::text);
+                RETURN NULL;
+            END
+            $$
+            """,
+            "CREATE TRIGGER alert_events_inserted AFTER INSERT ON alert_events FOR EACH ROW EXECUTE FUNCTION repowatch_notify_alert()",
         ]),
     ]
 
