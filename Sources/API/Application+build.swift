@@ -2,6 +2,7 @@ import Domain
 import Egress
 import Hummingbird
 import HummingbirdCore
+import HummingbirdWebSocket
 import Logging
 import Pipeline
 import Prometheus
@@ -67,7 +68,12 @@ public func buildApplication(
 
     var app = Application(
         router: router,
-        server: .http1(configuration: .init(idleTimeout: .nanoseconds(Int64(settings.httpIdleTimeout.seconds * 1e9)))),
+        // HTTP/1.1, and the WebSocket upgrade of the live status route (the same router decides, behind the same auth).
+        server: .http1WebSocketUpgrade(
+            webSocketRouter: router,
+            configuration: .init(
+                http1: .init(idleTimeout: .nanoseconds(Int64(settings.httpIdleTimeout.seconds * 1e9))),
+                ws: .init(maxFrameSize: 1 << 16, autoPing: .enabled(timePeriod: settings.liveHeartbeat)))),
         configuration: .init(
             address: .hostname(settings.httpHost, port: settings.httpPort), serverName: "repowatch",
             // Past the cap, connections wait in the kernel's backlog: slow or idle clients cannot take the

@@ -1,5 +1,10 @@
 import Foundation
 import GitFixtures
+import HTTPTypes
+import HummingbirdWSClient
+import NIOWebSocket
+import Logging
+import Synchronization
 import TestSupport
 import Testing
 
@@ -135,6 +140,24 @@ struct LiveStatusEndToEndTests {
             replay.send(SIGTERM)
             _ = await replay.waitForExit()
             #expect(replayed.map(\.id) == Array(ids.suffix(from: ids.count / 2 + 1)), "the events after \(middle), once")
+
+            // The same stream over WebSocket, from the start: the same events with the same ids, one message each.
+            let received = Mutex<[String]>([])
+            let expected = ids.count
+            try await WebSocketClient.connect(
+                url: "ws://127.0.0.1:\(port)/v1/watchlist/\(id)/ws?last_event_id=0.0",
+                configuration: .init(maxFrameSize: 1 << 16, additionalHeaders: [.authorization: "Bearer \(key)"]), logger: Logger(label: "ws-test")
+            ) { inbound, outbound, _ in
+                for try await message in inbound.messages(maxSize: 1 << 16) {
+                    guard case .text(let text) = message,
+                        let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any], let messageID = object["id"] as? String
+                    else { continue }
+                    let count = received.withLock { $0.append(messageID); return $0.count }
+                    if count >= expected { break }
+                }
+                try await outbound.close(.normalClosure, reason: nil)
+            }
+            #expect(received.withLock { $0 } == ids, "WebSocket and Server-Sent Events carry the same events")
 
             // Without Last-Event-ID: the current status first.
             let fresh = try await Self.listen(url, key: key, lastEventID: nil)

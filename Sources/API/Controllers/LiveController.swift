@@ -2,6 +2,7 @@ import Domain
 import Foundation
 import HTTPTypes
 import Hummingbird
+import HummingbirdWebSocket
 import NIOCore
 import ServiceLifecycle
 import Store
@@ -20,72 +21,58 @@ struct LiveController {
 
     func addRoutes(to group: RouterGroup<AppRequestContext>) {
         group.get("watchlist/{id}/events", use: events)
+        let (service, live, heartbeat, slow) = (service, live, heartbeat, slowClientTimeout)
+        // The same stream over WebSocket: one text message per event, `{"id", "event", "data"}`; resume with
+        // `?last_event_id=`. Refused before the upgrade (401, 404, 400) like the Server-Sent Events route.
+        group.ws("watchlist/{id}/ws") { request, context in
+            let caller = try context.requireCaller()
+            _ = try await service.entry(context.parameters.get("id"), for: caller)
+            _ = try Self.cursor(request)
+            return .upgrade([:])
+        } onUpgrade: { inbound, outbound, context in
+            let request = context.requestContext
+            let caller = try request.requireCaller()
+            let entry = try await service.entry(request.parameters.get("id"), for: caller)
+            let stream = LiveStream(store: service.store, caller: caller, entryID: entry.entry.id, repositoryID: entry.repository.id)
+            let first = try await stream.start(from: try Self.cursor(context.request))
+            try await Self.pump(
+                stream, first: first, live: live, heartbeat: heartbeat, slowClientTimeout: slow, channel: request.channel, heartbeatText: nil,
+                prelude: nil,
+                // The client's close (or its going away) ends the inbound messages: the stream ends with them.
+                until: { do { for try await _ in inbound {} } catch {} }
+            ) { events in
+                for event in events { try await outbound.write(.text(Self.message(event))) }
+            } sendText: { _ in }
+        }
+    }
+
+    /// `Last-Event-ID` (header) or `last_event_id` (query, for clients that cannot set headers, as WebSocket ones).
+    static func cursor(_ request: Request) throws -> LiveCursor? {
+        guard let text = request.headers[.lastEventID] ?? request.uri.queryParameters["last_event_id"].map(String.init) else { return nil }
+        guard let cursor = LiveCursor(text) else {
+            throw APIError.badRequest("Last-Event-ID must be an id this stream sent", code: "invalid_parameter")
+        }
+        return cursor
+    }
+
+    /// One WebSocket message: `{"id": …, "event": …, "data": {…}}`.
+    static func message(_ event: LiveEvent) -> String {
+        #"{"id":"\#(event.id)","event":"\#(event.type)","data":\#(String(decoding: event.data, as: UTF8.self))}"#
     }
 
     @Sendable func events(_ request: Request, context: AppRequestContext) async throws -> Response {
         let caller = try context.requireCaller()
         let entry = try await service.entry(context.parameters.get("id"), for: caller)
-        var cursor: LiveCursor?
-        if let text = request.headers[.lastEventID] ?? request.uri.queryParameters["last_event_id"].map(String.init) {
-            guard let parsed = LiveCursor(text) else {
-                throw APIError.badRequest("Last-Event-ID must be an id this stream sent", code: "invalid_parameter")
-            }
-            cursor = parsed
-        }
+        let cursor = try Self.cursor(request)
         let stream = LiveStream(store: service.store, caller: caller, entryID: entry.entry.id, repositoryID: entry.repository.id)
         // The first read happens before the answer: an error is still a JSON error, not a broken stream.
         let first = try await stream.start(from: cursor)
         let (live, heartbeat, slow, channel) = (live, heartbeat, slowClientTimeout, context.channel)
         let body = ResponseBody { writer in
-            let (id, wakes, wake) = live.subscribe(repository: stream.repositoryID, entry: stream.entryID)
-            defer { live.unsubscribe(id) }
-            let pending = PendingWrite()
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                // Wakes the loop every second while notifications are not flowing, else at the heartbeat.
-                group.addTask {
-                    while !Task.isCancelled {
-                        try await Task.sleep(for: live.isListening ? heartbeat : .seconds(1))
-                        wake.yield()
-                    }
-                }
-                // Drops a client that stopped reading: its connection is closed, so the pending write fails.
-                group.addTask {
-                    while !Task.isCancelled {
-                        try await Task.sleep(for: .milliseconds(500))
-                        if let since = pending.since, ContinuousClock.now - since > slow {
-                            channel.close(promise: nil)
-                            return
-                        }
-                    }
-                }
-                defer { group.cancelAll() }
-                func send(_ text: String) async throws {
-                    pending.since = .now
-                    try await writer.write(ByteBuffer(string: text))
-                    pending.since = nil
-                }
-                var lastWrite = ContinuousClock.now
-                try await send("retry: 2000\n\n" + first.events.map(Self.frame).joined())
-                var position = first.cursor
-                var gone = first.gone
-                // The server's graceful shutdown ends the stream (the client reconnects elsewhere with its last id):
-                // it would otherwise wait for this request to finish.
-                try await withGracefulShutdownHandler {
-                    for await _ in wakes {
-                        if gone { break }
-                        let next = try await stream.next(after: position)
-                        (position, gone) = (next.cursor, next.gone)
-                        if !next.events.isEmpty {
-                            try await send(next.events.map(Self.frame).joined())
-                            lastWrite = .now
-                        } else if ContinuousClock.now - lastWrite >= heartbeat {
-                            try await send(": heartbeat\n\n")
-                            lastWrite = .now
-                        }
-                    }
-                } onGracefulShutdown: {
-                    wake.finish()
-                }
+            try await Self.pump(stream, first: first, live: live, heartbeat: heartbeat, slowClientTimeout: slow, channel: channel) { events in
+                try await writer.write(ByteBuffer(string: events.map(Self.frame).joined()))
+            } sendText: { text in
+                try await writer.write(ByteBuffer(string: text))
             }
             try await writer.finish(nil)
         }
@@ -93,6 +80,80 @@ struct LiveController {
             status: .ok,
             headers: [.contentType: "text/event-stream; charset=utf-8", .cacheControl: "no-store", HTTPField.Name("X-Accel-Buffering")!: "no"],
             body: body)
+    }
+
+    /// Sends `first`, then whatever the store shows after it each time the stream is woken, until the entry is gone, the
+    /// client goes (a write fails, or `until` returns), or the server shuts down. A write the client has not taken
+    /// within `slowClientTimeout` closes its connection. With `heartbeat` text (Server-Sent Events), a stream that had
+    /// nothing to send for `heartbeat` sends it.
+    static func pump(
+        _ stream: LiveStream, first: (events: [LiveEvent], cursor: LiveCursor, gone: Bool), live: LiveUpdates, heartbeat: Duration,
+        slowClientTimeout: Duration, channel: any Channel, heartbeatText: String? = ": heartbeat\n\n", prelude: String? = "retry: 2000\n\n",
+        until: (@Sendable () async -> Void)? = nil,
+        sendEvents: ([LiveEvent]) async throws -> Void, sendText: (String) async throws -> Void
+    ) async throws {
+        let (id, wakes, wake) = live.subscribe(repository: stream.repositoryID, entry: stream.entryID)
+        defer { live.unsubscribe(id) }
+        let pending = PendingWrite()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            // Wakes the loop every second while notifications are not flowing, else at the heartbeat.
+            group.addTask {
+                while !Task.isCancelled {
+                    try await Task.sleep(for: live.isListening ? heartbeat : .seconds(1))
+                    wake.yield()
+                }
+            }
+            // Drops a client that stopped reading: its connection is closed, so the pending write fails.
+            group.addTask {
+                while !Task.isCancelled {
+                    try await Task.sleep(for: .milliseconds(500))
+                    if let since = pending.since, ContinuousClock.now - since > slowClientTimeout {
+                        channel.close(promise: nil)
+                        return
+                    }
+                }
+            }
+            if let until {
+                group.addTask {
+                    await until()
+                    wake.finish()
+                }
+            }
+            defer { group.cancelAll() }
+            func send(_ events: [LiveEvent]) async throws {
+                pending.since = .now
+                try await sendEvents(events)
+                pending.since = nil
+            }
+            func send(_ text: String) async throws {
+                pending.since = .now
+                try await sendText(text)
+                pending.since = nil
+            }
+            var lastWrite = ContinuousClock.now
+            if let prelude { try await send(prelude) }
+            try await send(first.events)
+            var position = first.cursor
+            var gone = first.gone
+            // The server's graceful shutdown ends the stream (the client reconnects elsewhere with its last id):
+            // it would otherwise wait for this request to finish.
+            try await withGracefulShutdownHandler {
+                for await _ in wakes {
+                    if gone { break }
+                    let next = try await stream.next(after: position)
+                    (position, gone) = (next.cursor, next.gone)
+                    if !next.events.isEmpty {
+                        try await send(next.events)
+                        lastWrite = .now
+                    } else if let heartbeatText, ContinuousClock.now - lastWrite >= heartbeat {
+                        try await send(heartbeatText)
+                        lastWrite = .now
+                    }
+                }
+            } onGracefulShutdown: {
+                wake.finish()
+            }
+        }
     }
 
     /// One Server-Sent Event: `id:`, `event:` and the JSON on one `data:` line.
