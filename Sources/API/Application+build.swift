@@ -69,11 +69,13 @@ public func buildApplication(
     var app = Application(
         router: router,
         // HTTP/1.1, and the WebSocket upgrade of the live status route (the same router decides, behind the same auth).
+        // A connection's first request head must end within http.idle_timeout (RequestHeadDeadlineChannel).
         server: .http1WebSocketUpgrade(
             webSocketRouter: router,
             configuration: .init(
                 http1: .init(idleTimeout: .nanoseconds(Int64(settings.httpIdleTimeout.seconds * 1e9))),
-                ws: .init(maxFrameSize: 1 << 16, autoPing: .enabled(timePeriod: settings.liveHeartbeat)))),
+                ws: .init(maxFrameSize: 1 << 16, autoPing: .enabled(timePeriod: settings.liveHeartbeat))),
+            headDeadline: .nanoseconds(Int64(settings.httpIdleTimeout.seconds * 1e9))),
         configuration: .init(
             address: .hostname(settings.httpHost, port: settings.httpPort), serverName: "repowatch",
             // Past the cap, connections wait in the kernel's backlog: slow or idle clients cannot take the

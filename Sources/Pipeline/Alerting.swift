@@ -45,6 +45,7 @@ extension Lifecycle {
         let now = clock()
         guard let current = AlertSnapshot(reportJSON: report.reportJSON) else { return }
         let before = previous.flatMap { AlertSnapshot(reportJSON: $0.reportJSON) }
+        try await tx.lockAlerts()
         for entry in try await tx.alertingEntries(repository: report.repositoryID) {
             let rules = Self.rules(entry.alertsJSON)
             var raised: [Alert] = []
@@ -76,6 +77,7 @@ extension Lifecycle {
     func runEndedWithoutReport(repository id: UUID, failed: Bool, reason: String, in tx: any SQLExecutor) async throws {
         let now = clock()
         let report = try await tx.latestHealthReport(repository: id)
+        try await tx.lockAlerts()
         for entry in try await tx.alertingEntries(repository: id) {
             let rules = Self.rules(entry.alertsJSON)
             let wasFailed = entry.state?.violated.contains(Alert.Rule.failed.rawValue) ?? false
@@ -99,6 +101,7 @@ extension Lifecycle {
     /// Owes `entry` a `processing` alert when the repository's run ends; when no run is under way (the entry was added
     /// to a repository already `ready` or `failed`), the run has ended already and the alert is raised now.
     func requestProcessingAlert(entry entryID: UUID, repository id: UUID, in tx: any SQLExecutor) async throws {
+        try await tx.lockAlerts()
         try await tx.requestProcessingAlert(entry: entryID)
         guard let work = try await tx.repositoryWork(id: id), !work.repository.state.isActive else { return }
         let now = clock()
@@ -125,6 +128,7 @@ extension Lifecycle {
             let now = clock()
             let cursor = after
             let (count, last) = try await store.transaction { tx -> (Int, UUID?) in
+                try await tx.lockAlerts()
                 let page = try await tx.inactivityWatchers(after: cursor, limit: pageSize)
                 var raised = 0
                 for (entry, repositoryID, lastCommitAt) in page {

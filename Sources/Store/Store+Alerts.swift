@@ -119,6 +119,15 @@ extension SQLExecutor {
         try await execute("UPDATE watchlist_entries SET processing_alert_pending = \(true) WHERE id = \(id)")
     }
 
+    /// Serialises the transactions that write alerts, from here to their commit (PostgreSQL; SQLite has one writer
+    /// anyway): sequence numbers are taken in commit order, so a reader that has seen event 11 will never see 10 appear.
+    /// Taken before any watchlist entry is written, so that it cannot deadlock with an entry's row lock.
+    public func lockAlerts() async throws {
+        guard dialect == .postgres else { return }
+        // 0x5257_414c = "RWAL": RepoWatch alerts.
+        try await execute("SELECT pg_advisory_xact_lock(1381449036)")
+    }
+
     public func insertAlertEvent(_ event: AlertEventRecord) async throws {
         try await execute("""
             INSERT INTO alert_events (id, notification_id, entry_id, user_id, repository_id, rule, subject, previous_value, current_value,
@@ -130,18 +139,13 @@ extension SQLExecutor {
     }
 
     /// One page of events visible to `caller` (admin: all), in the order they were committed, after the cursor `after`
-    /// (an event's ``AlertEventWithRepository/sequence``); only those of `entry` when given. A page never passes an
-    /// event that is yet to commit: on PostgreSQL only events of transactions older than every running one are listed
-    /// (`settledOnly`; an event shows once the transactions that began before it have ended — in practice at once).
-    /// Pass false to see every committed event whatever the order (checks that do not page).
-    public func alertEvents(
-        visibleTo caller: Caller?, entry: UUID?, after: Int64?, limit: Int, settledOnly: Bool = true
-    ) async throws -> [AlertEventWithRepository] {
+    /// (an event's ``AlertEventWithRepository/sequence``); only those of `entry` when given. Sequence numbers are in
+    /// commit order (``lockAlerts()``), so a page never passes an event that is yet to commit.
+    public func alertEvents(visibleTo caller: Caller?, entry: UUID?, after: Int64?, limit: Int) async throws -> [AlertEventWithRepository] {
         var sql = Self.alertEventSelect + " WHERE 1 = 1"
         if let caller, !caller.isAdmin { sql = sql + " AND ev.user_id = \(caller.userID)" }
         if let entry { sql = sql + " AND ev.entry_id = \(entry)" }
         if let after { sql = sql + " AND ev.seq > \(after)" }
-        if settledOnly, dialect == .postgres { sql = sql + " AND ev.tx_id < pg_snapshot_xmin(pg_current_snapshot())" }
         sql = sql + " ORDER BY ev.seq LIMIT \(limit)"
         return try await query(sql).map(Self.decodeAlertEvent)
     }

@@ -15,7 +15,7 @@ struct AlertTests {
 
     /// The events of `entry`, oldest first.
     static func events(_ h: LifecycleHarness, entry: UUID) async throws -> [AlertEventRecord] {
-        try await h.store.read { try await $0.alertEvents(visibleTo: nil, entry: entry, after: nil, limit: 1000, settledOnly: false) }.map(\.event)
+        try await h.store.read { try await $0.alertEvents(visibleTo: nil, entry: entry, after: nil, limit: 1000) }.map(\.event)
     }
 
     @Test(arguments: Engine.allCases)

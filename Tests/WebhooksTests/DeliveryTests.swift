@@ -104,7 +104,7 @@ struct DeliveryTests {
                 let id = added.entry.repository.id
                 try await tx.execute("UPDATE repositories SET status = 'ready', stage = 'done', progress = 100 WHERE id = \(id)")
                 try await lifecycle.added(repository: id, entry: added.entry.entry.id, in: tx)
-                let events = try await tx.alertEvents(visibleTo: nil, entry: added.entry.entry.id, after: nil, limit: 10, settledOnly: false)
+                let events = try await tx.alertEvents(visibleTo: nil, entry: added.entry.entry.id, after: nil, limit: 10)
                 return try #require(events.first?.event.notificationID)
             }
         }

@@ -291,9 +291,9 @@ public enum Migrations {
             // run ends and the alert is written.
             "ALTER TABLE watchlist_entries ADD COLUMN processing_alert_pending {bool} NOT NULL DEFAULT FALSE",
             // One row per alert, written in the transaction of the report (or failure) that raised it. `seq` orders
-            // the events and is the cursor of GET /v1/events (never reused; on PostgreSQL read only below the oldest
-            // running transaction, see tx_id). The alerts one cause raised for one entry share a notification id: a
-            // webhook gets them as one message, whose webhook-id it is.
+            // the events and is the cursor of GET /v1/events: never reused, and in commit order (the transactions
+            // that write alerts take one lock first, see Alerting.swift). The alerts one cause raised for one entry
+            // share a notification id: a webhook gets them as one message, whose webhook-id it is.
             """
             CREATE TABLE alert_events (
                 seq {sequence},
@@ -370,11 +370,6 @@ public enum Migrations {
             """,
             "CREATE INDEX state_changes_repository ON state_changes (repository_id, seq)",
         ], postgresStatements: [
-            // Sequence values are taken in one order and committed in another: a reader that saw seq 11 could later
-            // see 10 appear. Each event records its transaction, and readers list only events of transactions older
-            // than every transaction still running (pg_snapshot_xmin), so a cursor never passes an event that is
-            // yet to commit. (SQLite has one writer: its rowids are in commit order.)
-            "ALTER TABLE alert_events ADD COLUMN tx_id xid8 NOT NULL DEFAULT pg_current_xact_id()",
             // A new alert wakes the live streams of its entry in every process (StatusNotifications: a:<entry id>).
             """
             CREATE FUNCTION repowatch_notify_alert() RETURNS trigger LANGUAGE plpgsql AS $$
