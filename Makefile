@@ -36,6 +36,7 @@ bench:
 	scripts/bench-backfill.sh
 	scripts/bench-recheck.sh
 	scripts/bench-http.sh
+	scripts/bench-live.sh
 
 ## clean: remove build products and the local data folder
 clean:

@@ -17,6 +17,7 @@ let package = Package(
         .executable(name: "backfill-bench", targets: ["BackfillBench"]),
         .executable(name: "recheck-bench", targets: ["RecheckBench"]),
         .executable(name: "repowatch-scorecard", targets: ["repowatch-scorecard"]),
+        .executable(name: "alert-bench", targets: ["AlertBench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -285,6 +286,19 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Benchmarks/RecheckBench",
+            swiftSettings: swiftSettings
+        ),
+        // `make bench`: the time from a report's commit to its webhook's receipt, on both engines.
+        .executableTarget(
+            name: "AlertBench",
+            dependencies: [
+                "Domain", "Egress", "Store", "Queue", "Pipeline", "Webhooks",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Benchmarks/AlertBench",
             swiftSettings: swiftSettings
         ),
         // `make bench`: the job queue's throughput and claim latency on both engines.
