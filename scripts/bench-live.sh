@@ -7,7 +7,8 @@
 #  2. alert-bench (Benchmarks/AlertBench) on SQLite and on a throwaway PostgreSQL: the time from a report's commit to
 #     its webhook's receipt, median and p99 over 200 events.
 # Writes Benchmarks/results/live-<date>.md with the machine's details.
-# Knobs (environment): SSE_CLIENTS (1000), ALERT_EVENTS (200).
+# Knobs (environment): SSE_CLIENTS (1000), ALERT_EVENTS (200), BIN_DIR (skip the release build and use the binaries in
+# this folder).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -17,9 +18,15 @@ source scripts/lib.sh
 scripts/install-deps.sh bench
 ensure_swift_on_path
 
-swift build -c release --product repowatch
-swift build -c release --product alert-bench
-bin_dir=$(swift build -c release --show-bin-path)
+if [[ -n ${BIN_DIR:-} ]]; then
+    bin_dir=$BIN_DIR
+    build_desc="the binaries in $bin_dir"
+else
+    swift build -c release --product repowatch
+    swift build -c release --product alert-bench
+    bin_dir=$(swift build -c release --show-bin-path)
+    build_desc="release build"
+fi
 clients=${SSE_CLIENTS:-1000}
 events=${ALERT_EVENTS:-200}
 
@@ -94,7 +101,7 @@ result=Benchmarks/results/live-$(date -u +%Y-%m-%d).md
 {
     echo "# Live status and webhook benchmark, $(date -u +%Y-%m-%dT%H:%M:%SZ)"
     echo
-    echo "Machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), $(uname -sr); release build."
+    echo "Machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), $(uname -sr); $build_desc."
     echo
     echo "## $clients Server-Sent Events streams on one server (SQLite)"
     echo
@@ -103,7 +110,17 @@ result=Benchmarks/results/live-$(date -u +%Y-%m-%d).md
     echo "| streams open (first event received) | $connected |"
     echo "| server RSS before / with the streams | $((rss_before / 1024)) MiB / $((rss_with / 1024)) MiB ($(((rss_with - rss_before) / clients)) KiB a stream) |"
     echo "| server CPU with the streams idle (30 s, heartbeats every 15 s) | ${idle_cpu} % of one core |"
-    echo "| fan-out: entry deleted → \`deleted\` event on every stream | $(python3 -c 'import json,sys; d=json.loads(sys.argv[1]); f=d["fanout_ms"]; print(f"{d[\"deleted_received\"]} streams; median {f[\"median\"]:.0f} ms, p99 {f[\"p99\"]:.0f} ms, max {f[\"max\"]:.0f} ms")' "$sse") |"
+    fanout=$(python3 - "$sse" <<'PYEOF'
+import json, sys
+d = json.loads(sys.argv[1])
+f = d["fanout_ms"]
+if d["deleted_received"]:
+    print("%d streams; median %.0f ms, p99 %.0f ms, max %.0f ms" % (d["deleted_received"], f["median"], f["p99"], f["max"]))
+else:
+    print("no stream received it")
+PYEOF
+)
+    echo "| fan-out: entry deleted → \`deleted\` event on every stream | $fanout |"
     echo
     echo "## Report commit → webhook received ($events events, one after another)"
     echo

@@ -19,7 +19,8 @@ import Webhooks
 // receiver in this process on loopback. Each round is the owner's re-check completed by the lifecycle in one
 // transaction — the report written, the alert raised, its delivery job enqueued — and the round's time is from that
 // transaction's commit to the receiver's handler seeing the signed POST (the real webhook-delivery worker, handler and
-// sender, through the egress policy). Rounds run one after another. Without --database-url, on a new SQLite file.
+// sender, through the egress policy). Rounds run one after another, each after a random pause of up to one poll
+// interval. Without --database-url, on a new SQLite file.
 
 struct Options {
     var databaseURL: String?
@@ -80,17 +81,17 @@ let receiver = Application(
     }, logger: logger)
 
 let engine = options.databaseURL == nil ? "SQLite" : "PostgreSQL"
-var latencies: [Double] = []
-try await withThrowingTaskGroup(of: Void.self) { tasks in
+var latencies = try await withThrowingTaskGroup(of: Void.self) { tasks -> [Double] in
+    var latencies: [Double] = []
     tasks.addTask { try await store.run() }
     let receiverGroup = ServiceGroup(configuration: .init(services: [.init(service: receiver)], gracefulShutdownSignals: [], logger: logger))
-    tasks.addTask { try await receiverGroup.run() }
+    let receiverTask = Task { try await receiverGroup.run() }
     var ports = portStream.makeAsyncIterator()
     guard let port = await ports.next() else { fatalError("the receiver did not start") }
     try await store.waitUntilReachable()
     try await store.migrate(logger: logger)
 
-    let secrets = TokenCipher(key: .init(size: .bits256))
+    let secrets = try TokenCipher(base64Key: Data((0..<32).map { _ in UInt8.random(in: 0...255) }).base64EncodedString())
     let bare = JobQueue(store: store, configuration: .init(maxAttempts: 3))
     let schedule = CheckSchedule(
         interval: .seconds(86_400), minimumInterval: .seconds(3600), window: .seconds(365 * 86_400), failureBackoff: .seconds(300))
@@ -107,7 +108,7 @@ try await withThrowingTaskGroup(of: Void.self) { tasks in
         queue: queue, registry: registry,
         configuration: .init(concurrency: [WebhookDeliveryJob.queue: 4], pollInterval: options.pollInterval), logger: logger)
     let workerGroup = ServiceGroup(configuration: .init(services: [.init(service: workers)], gracefulShutdownSignals: [], logger: logger))
-    tasks.addTask { try await workerGroup.run() }
+    let workerTask = Task { try await workerGroup.run() }
 
     // The entry (ready, with a report) and the webhook.
     let now = Date()
@@ -115,7 +116,7 @@ try await withThrowingTaskGroup(of: Void.self) { tasks in
     let (repository, entry) = try await store.transaction { tx -> (UUID, UUID) in
         let user = try await tx.user(named: "bench", createIfMissing: true)!
         let added = try await tx.addToWatchlist(
-            userID: user.id, url: try RepositoryURL(parsing: "https://github.com/bench/alerts"), alertsJSON: #"{"processing": true}"#, notes: nil, now: now)
+            userID: user.id, url: try RepositoryURL(parsing: "https://github.com/bench/alerts-\(UUID().uuidString.prefix(8).lowercased())"), alertsJSON: #"{"processing": true}"#, notes: nil, now: now)
         let id = UUID.v7(at: now)
         let secret = WebhookSignature.newSecret()
         try await tx.insertWebhook(WebhookRecord(
@@ -147,6 +148,9 @@ try await withThrowingTaskGroup(of: Void.self) { tasks in
     try await Task.sleep(for: .seconds(2))
     arrivals.times.withLock { $0.removeAll() }
     for _ in 0..<options.events {
+        // A random pause first: alerts come at random moments, not just after the worker's last poll (rounds that
+        // followed each other at once would all wait a whole poll interval on SQLite).
+        try await Task.sleep(for: .milliseconds(Int.random(in: 0...Int(options.pollInterval.seconds * 1000))))
         _ = try await store.transaction { try await lifecycle.recheck(repository: repository, requestedBy: entry, in: $0) }
         try await completeRun()
         let committed = ContinuousClock.now
@@ -160,12 +164,15 @@ try await withThrowingTaskGroup(of: Void.self) { tasks in
         latencies.append(max(0, (arrived - committed).seconds) * 1000)
     }
     await workerGroup.triggerGracefulShutdown()
+    try await workerTask.value
     await receiverGroup.triggerGracefulShutdown()
+    try await receiverTask.value
     tasks.cancelAll()
+    return latencies
 }
 
 latencies.sort()
-func percentile(_ p: Double) -> Double { latencies[min(latencies.count - 1, Int((Double(latencies.count) * p).rounded(.up)) - 1)] }
+func percentile(_ p: Double, of sorted: [Double]) -> Double { sorted[min(sorted.count - 1, Int((Double(sorted.count) * p).rounded(.up)) - 1)] }
 print(String(
     format: "%@: report commit → webhook received, %d events (jobs.poll_interval %@): median %.1f ms, p99 %.1f ms, max %.1f ms",
-    engine, latencies.count, "\(options.pollInterval)", percentile(0.5), percentile(0.99), latencies.last ?? 0))
+    engine, latencies.count, "\(options.pollInterval)", percentile(0.5, of: latencies), percentile(0.99, of: latencies), latencies.last ?? 0))

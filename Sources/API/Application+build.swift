@@ -43,7 +43,10 @@ public func buildApplication(
     let queue = lifecycle.installed(on: queue)
     SystemController(store: store, queue: queue, registry: registry, settings: settings).addRoutes(to: router)
 
-    let service = WatchlistService(store: store, lifecycle: lifecycle, queue: queue, settings: settings, tokens: tokens)
+    // Live status: one listener per process wakes the streams of what changed, whichever process changed it.
+    let live = LiveUpdates(store: store, slowClientTimeout: settings.liveSlowClientTimeout, logger: logger)
+    var service = WatchlistService(store: store, lifecycle: lifecycle, queue: queue, settings: settings, tokens: tokens)
+    service.entryDeleted = { live.wake(entries: [$0]) }
     let auth = AuthMiddleware(store: store, cache: CallerCache(ttl: .seconds(settings.keyCacheSeconds)))
     let v1 = router.group("v1").add(middleware: auth)
     // Status answers are cached while they are current: exact on PostgreSQL while the invalidator
@@ -54,9 +57,7 @@ public func buildApplication(
         store.supportsNotifications && settings.statusCacheMilliseconds > 0
         ? [StatusCacheInvalidator(store: store, cache: statusCache, logger: logger)] : []
     WatchlistController(service: service, statusCache: statusCache).addRoutes(to: v1)
-    // Live status: one listener per process wakes the streams of what changed, whichever process changed it.
-    let live = LiveUpdates(store: store, logger: logger)
-    LiveController(service: service, live: live, heartbeat: settings.liveHeartbeat, slowClientTimeout: settings.liveSlowClientTimeout)
+    LiveController(service: service, live: live, heartbeat: settings.liveHeartbeat)
         .addRoutes(to: v1)
     RepositoryController(store: store, settings: settings).addRoutes(to: v1)
     JobsController(queue: queue, settings: settings).addRoutes(to: v1)

@@ -16,12 +16,10 @@ struct LiveController {
     let live: LiveUpdates
     /// A comment line this often keeps proxies from closing an idle stream (and a gone client is noticed).
     let heartbeat: Duration
-    /// A client that has not taken a write for this long is dropped: nothing is buffered for it meanwhile.
-    let slowClientTimeout: Duration
 
     func addRoutes(to group: RouterGroup<AppRequestContext>) {
         group.get("watchlist/{id}/events", use: events)
-        let (service, live, heartbeat, slow) = (service, live, heartbeat, slowClientTimeout)
+        let (service, live, heartbeat) = (service, live, heartbeat)
         // The same stream over WebSocket: one text message per event, `{"id", "event", "data"}`; resume with
         // `?last_event_id=`. Refused before the upgrade (401, 404, 400) like the Server-Sent Events route.
         group.ws("watchlist/{id}/ws") { request, context in
@@ -36,7 +34,7 @@ struct LiveController {
             let stream = LiveStream(store: service.store, caller: caller, entryID: entry.entry.id, repositoryID: entry.repository.id)
             let first = try await stream.start(from: try Self.cursor(context.request))
             try await Self.pump(
-                stream, first: first, live: live, heartbeat: heartbeat, slowClientTimeout: slow, channel: request.channel, heartbeatText: nil,
+                stream, first: first, live: live, heartbeat: heartbeat, channel: request.channel, heartbeatText: nil,
                 prelude: nil,
                 // The client's close (or its going away) ends the inbound messages: the stream ends with them.
                 until: { do { for try await _ in inbound {} } catch {} }
@@ -67,9 +65,9 @@ struct LiveController {
         let stream = LiveStream(store: service.store, caller: caller, entryID: entry.entry.id, repositoryID: entry.repository.id)
         // The first read happens before the answer: an error is still a JSON error, not a broken stream.
         let first = try await stream.start(from: cursor)
-        let (live, heartbeat, slow, channel) = (live, heartbeat, slowClientTimeout, context.channel)
+        let (live, heartbeat, channel) = (live, heartbeat, context.channel)
         let body = ResponseBody { writer in
-            try await Self.pump(stream, first: first, live: live, heartbeat: heartbeat, slowClientTimeout: slow, channel: channel) { events in
+            try await Self.pump(stream, first: first, live: live, heartbeat: heartbeat, channel: channel) { events in
                 try await writer.write(ByteBuffer(string: events.map(Self.frame).joined()))
             } sendText: { text in
                 try await writer.write(ByteBuffer(string: text))
@@ -84,33 +82,23 @@ struct LiveController {
 
     /// Sends `first`, then whatever the store shows after it each time the stream is woken, until the entry is gone, the
     /// client goes (a write fails, or `until` returns), or the server shuts down. A write the client has not taken
-    /// within `slowClientTimeout` closes its connection. With `heartbeat` text (Server-Sent Events), a stream that had
-    /// nothing to send for `heartbeat` sends it.
+    /// within `live.slow_client_timeout` closes its connection (``LiveUpdates``). With `heartbeat` text (Server-Sent
+    /// Events), a stream that had nothing to send for `heartbeat` sends it.
     static func pump(
         _ stream: LiveStream, first: (events: [LiveEvent], cursor: LiveCursor, gone: Bool), live: LiveUpdates, heartbeat: Duration,
-        slowClientTimeout: Duration, channel: any Channel, heartbeatText: String? = ": heartbeat\n\n", prelude: String? = "retry: 2000\n\n",
+        channel: any Channel, heartbeatText: String? = ": heartbeat\n\n", prelude: String? = "retry: 2000\n\n",
         until: (@Sendable () async -> Void)? = nil,
         sendEvents: ([LiveEvent]) async throws -> Void, sendText: (String) async throws -> Void
     ) async throws {
-        let (id, wakes, wake) = live.subscribe(repository: stream.repositoryID, entry: stream.entryID)
-        defer { live.unsubscribe(id) }
         let pending = PendingWrite()
+        let (id, wakes, wake, changed) = live.subscribe(repository: stream.repositoryID, entry: stream.entryID, pending: pending, channel: channel)
+        defer { live.unsubscribe(id) }
         try await withThrowingTaskGroup(of: Void.self) { group in
             // Wakes the loop every second while notifications are not flowing, else at the heartbeat.
             group.addTask {
                 while !Task.isCancelled {
                     try await Task.sleep(for: live.isListening ? heartbeat : .seconds(1))
                     wake.yield()
-                }
-            }
-            // Drops a client that stopped reading: its connection is closed, so the pending write fails.
-            group.addTask {
-                while !Task.isCancelled {
-                    try await Task.sleep(for: .milliseconds(500))
-                    if let since = pending.since, ContinuousClock.now - since > slowClientTimeout {
-                        channel.close(promise: nil)
-                        return
-                    }
                 }
             }
             if let until {
@@ -140,7 +128,11 @@ struct LiveController {
             try await withGracefulShutdownHandler {
                 for await _ in wakes {
                     if gone { break }
-                    let next = try await stream.next(after: position)
+                    // Woken by the timer alone while notifications flow: nothing to read, perhaps a heartbeat to send.
+                    var next: (events: [LiveEvent], cursor: LiveCursor, gone: Bool) = ([], position, false)
+                    if changed.take() || !live.isListening {
+                        next = try await stream.next(after: position)
+                    }
                     (position, gone) = (next.cursor, next.gone)
                     if !next.events.isEmpty {
                         try await send(next.events)

@@ -20,6 +20,8 @@ struct WatchlistService: Sendable {
     let settings: Settings
     /// Seals repository tokens; nil when no key is configured (tokens are then refused).
     let tokens: TokenCipher?
+    /// Told after an entry is deleted (its live streams end; on PostgreSQL a trigger tells every process too).
+    var entryDeleted: @Sendable (UUID) -> Void = { _ in }
 
     /// Validates and adds `repoURL` to `userID`'s watchlist.
     ///
@@ -57,7 +59,7 @@ struct WatchlistService: Sendable {
     /// clean-up (row, commits, cached clone) in the same transaction.
     /// - Returns: false when there is no such entry for `caller`.
     func delete(id: UUID, caller: Caller) async throws -> Bool {
-        try await store.transaction { [queue] tx in
+        let deleted = try await store.transaction { [queue] tx in
             guard let deleted = try await tx.deleteEntry(id: id, visibleTo: caller) else { return false }
             if !deleted.stillWatched {
                 let cleanup = PipelineJobs.RepositoryCleanup(repositoryID: deleted.repositoryID)
@@ -65,6 +67,8 @@ struct WatchlistService: Sendable {
             }
             return true
         }
+        if deleted { entryDeleted(id) }
+        return deleted
     }
 
     /// `POST …/retry` (a failed repository starts over) or `…/recheck` (look again now): a new run of the

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import NIOCore
 import ServiceLifecycle
 import Store
 import Synchronization
@@ -19,26 +20,48 @@ final class LiveUpdates: Service, Sendable {
         let repository: UUID
         let entry: UUID
         let wake: AsyncStream<Void>.Continuation
+        let changed: ChangeFlag
+        /// The write under way to the client, and its connection: a client that does not take it in time is dropped.
+        let pending: PendingWrite
+        let channel: any Channel
+    }
+
+    /// Set when something the stream shows may have changed (a notification, a local write, a missed stretch); the
+    /// stream reads the store only then — a heartbeat alone costs no query while notifications flow.
+    final class ChangeFlag: Sendable {
+        private let value = Atomic<Bool>(true)
+        func set() { value.store(true, ordering: .relaxed) }
+        /// True once after each ``set()``.
+        func take() -> Bool { value.exchange(false, ordering: .relaxed) }
     }
 
     let store: any Store
     let logger: Logger
+    /// A client that has not taken a write for this long is disconnected.
+    let slowClientTimeout: Duration
     private let subscribers = Mutex<[UUID: Subscriber]>([:])
     /// While false (SQLite, or PostgreSQL between a lost connection and a new LISTEN), streams also poll every second.
     private let listening = Atomic<Bool>(false)
 
-    init(store: any Store, logger: Logger) {
+    init(store: any Store, slowClientTimeout: Duration, logger: Logger) {
         self.store = store
+        self.slowClientTimeout = slowClientTimeout
         self.logger = logger
     }
 
     /// A stream of wake-ups for the entry's changes; they coalesce (one pending wake-up is enough).
-    /// - Returns: the subscription's id, its wake-ups, and the continuation (for the stream's own timer).
-    func subscribe(repository: UUID, entry: UUID) -> (id: UUID, wakes: AsyncStream<Void>, wake: AsyncStream<Void>.Continuation) {
+    /// - Returns: the subscription's id, its wake-ups, the continuation (for the stream's own timer), and the flag that
+    ///   says whether a wake-up is for a change.
+    func subscribe(
+        repository: UUID, entry: UUID, pending: PendingWrite, channel: any Channel
+    ) -> (id: UUID, wakes: AsyncStream<Void>, wake: AsyncStream<Void>.Continuation, changed: ChangeFlag) {
         let (stream, continuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         let id = UUID()
-        subscribers.withLock { $0[id] = Subscriber(repository: repository, entry: entry, wake: continuation) }
-        return (id, stream, continuation)
+        let changed = ChangeFlag()
+        subscribers.withLock {
+            $0[id] = Subscriber(repository: repository, entry: entry, wake: continuation, changed: changed, pending: pending, channel: channel)
+        }
+        return (id, stream, continuation, changed)
     }
 
     func unsubscribe(_ id: UUID) {
@@ -53,6 +76,7 @@ final class LiveUpdates: Service, Sendable {
     func wake(repositories: Set<UUID> = [], entries: Set<UUID> = [], all: Bool = false) {
         subscribers.withLock { subscribers in
             for subscriber in subscribers.values where all || repositories.contains(subscriber.repository) || entries.contains(subscriber.entry) {
+                subscriber.changed.set()
                 subscriber.wake.yield()
             }
         }
@@ -60,16 +84,36 @@ final class LiveUpdates: Service, Sendable {
 
     func run() async throws {
         await cancelWhenGracefulShutdown {
-            if self.store.supportsNotifications {
-                await self.listen()
-            } else {
-                await self.followLocalWrites()
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { await self.dropSlowClients() }
+                if self.store.supportsNotifications {
+                    await self.listen()
+                } else {
+                    await self.followLocalWrites()
+                }
+                group.cancelAll()
             }
         }
         // Streams end with the process: their loops see their wake-ups finish.
         subscribers.withLock { subscribers in
             for subscriber in subscribers.values { subscriber.wake.finish() }
             subscribers.removeAll()
+        }
+    }
+
+    /// Once a second: the connection of a client that has not taken a write for `slowClientTimeout` is closed, so the
+    /// pending write fails and its stream ends. Nothing is buffered for it meanwhile (a stream writes only what it reads).
+    private func dropSlowClients() async {
+        while !Task.isCancelled {
+            do { try await Task.sleep(for: .seconds(1)) } catch { return }
+            let now = ContinuousClock.now
+            let slow = subscribers.withLock { subscribers in
+                subscribers.values.filter { subscriber in subscriber.pending.since.map { now - $0 > slowClientTimeout } ?? false }
+            }
+            for subscriber in slow {
+                logger.info("dropping a live status client that stopped reading", metadata: ["entry": "\(subscriber.entry)"])
+                subscriber.channel.close(promise: nil)
+            }
         }
     }
 
@@ -97,8 +141,11 @@ final class LiveUpdates: Service, Sendable {
         }
     }
 
-    /// SQLite: every 100 ms, if this process wrote since, the rows written say whom to wake.
+    /// SQLite: every 100 ms, if this process wrote since, the rows written say whom to wake (a deleted entry is woken
+    /// by the delete itself: ``wake(repositories:entries:all:)``).
     private func followLocalWrites() async {
+        listening.store(true, ordering: .relaxed)
+        defer { listening.store(false, ordering: .relaxed) }
         var generation = store.localWriteGeneration
         var (state, alert): (Int64, Int64) = (0, 0)
         do {
