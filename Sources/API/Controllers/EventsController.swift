@@ -4,6 +4,7 @@ import HTTPTypes
 import Hummingbird
 import Settings
 import Store
+import Webhooks
 
 /// `GET /v1/events`: the caller's alerts (admin: everyone's), in the order they were committed, so a client that only
 /// polls sees every alert a webhook would have delivered.
@@ -15,45 +16,9 @@ struct EventsController {
         group.get("events", use: list)
     }
 
-    /// One alert, as listed and as webhooks deliver it.
-    struct EventResponse: Encodable {
-        let id: String
-        let notification_id: String
-        let entry_id: String
-        let repository: RepositoryRef
-        let rule: String
-        @NullEncodable var subject: String?
-        @NullEncodable var previous: Double?
-        @NullEncodable var current: Double?
-        @NullEncodable var previous_report_id: String?
-        @NullEncodable var report_id: String?
-        let summary: String
-        let created_at: Date
-
-        struct RepositoryRef: Encodable {
-            let id: String
-            let url: String
-        }
-
-        init(_ row: AlertEventWithRepository) {
-            let e = row.event
-            id = e.id.lowercased
-            notification_id = e.notificationID.lowercased
-            entry_id = e.entryID.lowercased
-            repository = RepositoryRef(id: e.repositoryID.lowercased, url: row.repositoryURL.canonical)
-            rule = e.rule
-            subject = e.subject
-            previous = e.previousValue
-            current = e.currentValue
-            previous_report_id = e.previousReportID?.lowercased
-            report_id = e.reportID?.lowercased
-            summary = e.summary
-            created_at = e.createdAt
-        }
-    }
-
     struct EventListResponse: Encodable {
-        let items: [EventResponse]
+        /// Each as webhooks deliver it (``AlertEventJSON``).
+        let items: [AlertEventJSON]
         /// Always present: the position after the last event listed (or the cursor given, when none was). Poll with it.
         let next_cursor: String
         /// True when more events are waiting after this page.
@@ -83,6 +48,6 @@ struct EventsController {
         let rows = try await store.read { try await $0.alertEvents(visibleTo: caller, entry: filter, after: cursor, limit: limit + 1) }
         let items = Array(rows.prefix(limit))
         let next = items.last.map { String($0.sequence) } ?? cursor.map(String.init) ?? "0"
-        return try JSONResponse.make(.ok, EventListResponse(items: items.map(EventResponse.init), next_cursor: next, has_more: rows.count > limit))
+        return try JSONResponse.make(.ok, EventListResponse(items: items.map(AlertEventJSON.init), next_cursor: next, has_more: rows.count > limit))
     }
 }
