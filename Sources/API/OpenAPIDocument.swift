@@ -130,6 +130,23 @@ enum OpenAPIDocument {
             }
           }
         },
+        "/v1/watchlist/{id}/events": {
+          "parameters": [{"$ref": "#/components/parameters/EntryID"}],
+          "get": {
+            "operationId": "entryLiveStatus",
+            "summary": "The entry's live status as Server-Sent Events (the same stream over WebSocket: GET /v1/watchlist/{id}/ws)",
+            "description": "A stream that does not end: `retry: 2000`, then events `status` (the current status first, then every change of status, stage and progress), `alert` (an Event) and `deleted`, each with an `id:` to resume from with `Last-Event-ID` (nothing is sent twice; `0.0` replays the entry's history), and a comment line every live.heartbeat. Errors are answered before the stream starts. Over WebSocket each event is one text message `{\"id\", \"event\", \"data\"}`, and `?last_event_id=` resumes.",
+            "parameters": [
+              {"name": "Last-Event-ID", "in": "header", "required": false, "description": "The id of the last event received", "schema": {"type": "string", "pattern": "^[0-9]{1,18}\\.[0-9]{1,18}$"}}
+            ],
+            "responses": {
+              "200": {"description": "The event stream", "content": {"text/event-stream": {"schema": {"type": "string"}}}},
+              "400": {"$ref": "#/components/responses/BadRequest"},
+              "401": {"$ref": "#/components/responses/Unauthorized"},
+              "404": {"$ref": "#/components/responses/NotFound"}
+            }
+          }
+        },
         "/v1/watchlist/{id}/retry": {
           "parameters": [{"$ref": "#/components/parameters/EntryID"}],
           "post": {
