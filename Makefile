@@ -30,7 +30,7 @@ chaos:
 	scripts/chaos.sh
 
 ## bench: benchmarks (release build): the job queue (with PgQueuer and procrastinate), the backfill (with git log
-## and PyDriller), re-checks and the scheduler's pass, then the HTTP API
+## and PyDriller), re-checks and the scheduler's pass, the HTTP API, then live status streams and webhook latency
 bench:
 	scripts/bench-queue.sh
 	scripts/bench-backfill.sh
