@@ -106,7 +106,7 @@ extension Lifecycle {
         guard let work = try await tx.repositoryWork(id: id), !work.repository.state.isActive else { return }
         let now = clock()
         let report = try await tx.latestHealthReport(repository: id)
-        for entry in try await tx.alertingEntries(repository: id) where entry.id == entryID {
+        if let entry = try await tx.alertingEntry(id: entryID) {
             let rules = Self.rules(entry.alertsJSON)
             if rules.processing {
                 let status = work.repository.state.status

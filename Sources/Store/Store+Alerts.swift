@@ -90,6 +90,13 @@ extension SQLExecutor {
             """).map(Self.decodeAlertingEntry)
     }
 
+    /// One entry, with its rules and what they remember.
+    public func alertingEntry(id: UUID) async throws -> AlertingEntry? {
+        try await first("""
+            SELECT id, user_id, alerts, alert_state, processing_alert_pending FROM watchlist_entries WHERE id = \(id)
+            """).map(Self.decodeAlertingEntry)
+    }
+
     /// Entries whose rules include `inactive_days` and that have seen a report, with their repository's newest commit
     /// date, after the cursor `after` (an entry id): the daily inactivity pass.
     public func inactivityWatchers(after: UUID?, limit: Int) async throws -> [(entry: AlertingEntry, repositoryID: UUID, lastCommitAt: Date?)] {
