@@ -126,19 +126,25 @@ public struct GitClient: Sendable {
                 guard head.succeeded else { throw GitFailure.emptyRepository }
                 let branch = try await session.git(["symbolic-ref", "--quiet", "--short", "HEAD"], repository: directory)
                 try session.check(branch)
+                // The commits of the window that `--shallow-since` cut off behind a merge (see WindowCompletion).
+                let window = windowWasEmpty
+                    ? WindowCompletion.untouched
+                    : try await completeWindow(
+                        session: session, directory: directory, head: head.stdout.trimmed, since: since, arguments: Self.fetchArguments)
                 let shallow = try await session.git(["rev-parse", "--is-shallow-repository"], repository: directory)
                 try session.check(shallow)
                 let result = CloneResult(
                     head: head.stdout.trimmed,
                     branch: branch.stdout.trimmed,
                     isShallow: shallow.stdout.trimmed == "true",
-                    windowWasEmpty: windowWasEmpty
+                    windowWasEmpty: windowWasEmpty,
+                    window: window
                 )
                 let size = DiskUsage.allocatedBytes(under: directory.path)
                 return (result, [
                     "head": "\(result.head)", "branch": "\(result.branch)", "shallow": "\(result.isShallow)",
                     "window_empty": "\(windowWasEmpty)", "bytes": "\(size)",
-                ])
+                ].merging(window.metadata) { $1 })
             }
         } catch {
             try? FileManager.default.removeItem(at: directory)
@@ -171,12 +177,13 @@ public struct GitClient: Sendable {
             let branch = branchOutput.stdout.trimmed
             guard Self.isSafeBranchName(branch) else { throw GitFailure.failed("unexpected branch name") }
             let refspec = "+refs/heads/\(branch):refs/remotes/origin/\(branch)"
-            let base = ["fetch", "--no-tags", "--no-recurse-submodules", "--no-write-fetch-head", "--no-auto-gc",
-                        "--no-auto-maintenance"]
+            let base = Self.fetchArguments
             var output = try await session.git(
                 base + ["--shallow-since=\(Self.gitDate(since))", "--", session.url, refspec],
                 repository: directory, watch: directory)
+            var windowWasEmpty = false
             if !output.succeeded, output.verdict == .completed, Self.isEmptyWindow(output.stderrTail) {
+                windowWasEmpty = true
                 output = try await session.git(base + ["--", session.url, refspec], repository: directory, watch: directory)
             }
             if !output.succeeded { Self.removeTemporaryPacks(in: directory) }
@@ -185,10 +192,15 @@ public struct GitClient: Sendable {
                 ["rev-parse", "--verify", "--quiet", "refs/remotes/origin/\(branch)^{commit}"], repository: directory)
             try session.check(fetched)
             let head = fetched.stdout.trimmed
+            // A fetch with --shallow-since marks boundary merges shallow again (and brings new ones): repaired each time.
+            let window = windowWasEmpty
+                ? WindowCompletion.untouched
+                : try await completeWindow(session: session, directory: directory, head: head, since: since, arguments: base)
             try session.check(try await session.git(["reset", "--hard", "--quiet", head], repository: directory))
             try session.check(try await session.git(["clean", "-ffdxq"], repository: directory))
-            let result = FetchResult(previousHead: previous.stdout.trimmed, head: head, branch: branch)
-            return (result, ["head": "\(head)", "previous_head": "\(result.previousHead)", "branch": "\(branch)"])
+            let result = FetchResult(previousHead: previous.stdout.trimmed, head: head, branch: branch, window: window)
+            return (result, ["head": "\(head)", "previous_head": "\(result.previousHead)", "branch": "\(branch)"]
+                .merging(window.metadata) { $1 })
         }
     }
 
@@ -224,6 +236,11 @@ public struct GitClient: Sendable {
     // MARK: - Arguments
 
     enum Window { case since(Date), depth(Int) }
+
+    /// The options of every fetch into a clone: the branch's objects only, nothing written or run beside them.
+    static let fetchArguments = [
+        "fetch", "--no-tags", "--no-recurse-submodules", "--no-write-fetch-head", "--no-auto-gc", "--no-auto-maintenance",
+    ]
 
     static func cloneArguments(url: String, directory: URL, window: Window) -> [String] {
         var arguments = [

@@ -79,13 +79,16 @@ public struct CloneResult: Sendable, Equatable {
     public var isShallow: Bool
     /// No commit was inside the window, so the clone fell back to `--depth 1`.
     public var windowWasEmpty: Bool
+    /// What it took to bring in the window's commits that `--shallow-since` cut off behind merges.
+    public var window: WindowCompletion
 
     /// Creates a value.
-    public init(head: String, branch: String, isShallow: Bool, windowWasEmpty: Bool) {
+    public init(head: String, branch: String, isShallow: Bool, windowWasEmpty: Bool, window: WindowCompletion = .untouched) {
         self.head = head
         self.branch = branch
         self.isShallow = isShallow
         self.windowWasEmpty = windowWasEmpty
+        self.window = window
     }
 }
 
@@ -97,12 +100,15 @@ public struct FetchResult: Sendable, Equatable {
     public var head: String
     /// The clone's branch.
     public var branch: String
+    /// What it took to bring in the window's commits that `--shallow-since` cut off behind merges.
+    public var window: WindowCompletion
 
     /// Creates a value.
-    public init(previousHead: String, head: String, branch: String) {
+    public init(previousHead: String, head: String, branch: String, window: WindowCompletion = .untouched) {
         self.previousHead = previousHead
         self.head = head
         self.branch = branch
+        self.window = window
     }
 
     /// Whether anything new arrived.
