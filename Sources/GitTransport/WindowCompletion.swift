@@ -53,12 +53,13 @@ public struct WindowCompletion: Sendable, Equatable {
 ///    such a clone; prune drops those entries and, with `never`, no object), then `git fetch --deepen=1` of the head:
 ///    every boundary commit gets its parents and the cut-off merges stop being shallow;
 /// 3. the new boundary commits that lie inside the window (parents reached by depth, not by date) get their own
-///    in-window history: `git fetch --shallow-since=T` of them by object id.
+///    in-window history: `git fetch --shallow-since=T` of them by object id. That fetch, like any `--shallow-since`,
+///    marks the merges it passes with an old parent shallow again, and brings merges of its own: back to 1.
 ///
-/// A merge inside that history cut off the same way is found by the next round.
+/// Each round brings commits the clone did not have, so the rounds end; ``maxWindowRounds`` bounds them anyway.
 extension GitClient {
     /// The most rounds of deepening one clone or fetch runs (each round repairs every boundary merge found).
-    static let maxWindowRounds = 8
+    static let maxWindowRounds = 12
 
     func completeWindow(
         session: Session, directory: URL, head: String, since: Date, arguments: [String]
@@ -81,7 +82,19 @@ extension GitClient {
                 "the server does not send commits asked for by id: the history window stays cut off behind boundary merges")
             return result(complete: false)
         }
+        // Boundary commits inside the window that a deepening reached by depth: their in-window history is still to come.
+        var reachedByDepth: [String] = []
         while true {
+            if !reachedByDepth.isEmpty {
+                // This fetch marks the merges it passes shallow again when a parent is old (as every --shallow-since
+                // does); their parents are in the clone by now, and the deepening below undoes it.
+                let fetched = try await session.git(
+                    arguments + ["--shallow-since=\(Self.gitDate(since))", "--", session.url] + reachedByDepth,
+                    repository: directory, watch: directory)
+                if Self.isUnadvertisedObjectRefusal(fetched) { return refused() }
+                try session.check(fetched)
+                reachedByDepth = []
+            }
             let shallow = Self.shallowEntries(gitDirectory: gitDirectory)
             guard !shallow.isEmpty else { return result(complete: true) }
             let boundary = try await rawCommits(shallow, session: session, directory: directory)
@@ -107,14 +120,8 @@ extension GitClient {
             if Self.isUnadvertisedObjectRefusal(deepened) { return refused() }
             try session.check(deepened)
             let added = Set(Self.shallowEntries(gitDirectory: gitDirectory)).subtracting(before)
-            let reachedByDepth = try await rawCommits(added, session: session, directory: directory)
+            reachedByDepth = try await rawCommits(added, session: session, directory: directory)
                 .values.filter { $0.committedAt >= cutoff }.map(\.sha).sorted()
-            guard !reachedByDepth.isEmpty else { continue }
-            let fetched = try await session.git(
-                arguments + ["--shallow-since=\(Self.gitDate(since))", "--", session.url] + reachedByDepth,
-                repository: directory, watch: directory)
-            if Self.isUnadvertisedObjectRefusal(fetched) { return refused() }
-            try session.check(fetched)
         }
     }
 

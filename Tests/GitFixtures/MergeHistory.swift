@@ -29,21 +29,24 @@ public enum MergeHistory {
     ///
     /// Each step either commits on the main line, starts a branch from it, commits on a branch, merges a branch into
     /// the main line (sometimes a branch idle for months), merges the main line into a branch, or lets time pass
-    /// with nothing on the main line; about one commit in forty gets a committer date before its parent's.
+    /// with nothing on the main line; about one branch commit in twenty gets a committer date before its parent's.
     public static func random(seed: UInt64, events: Int, span: ClosedRange<Date>) -> [Commit] {
         var random = SplitMix(seed: seed)
         var commits: [Commit] = []
         var tips: [String: Int] = [:]
         var lastDate: [Int: Date] = [:]
         var branchCount = 0
-        let step = (span.upperBound.timeIntervalSince(span.lowerBound)) / Double(max(events, 1))
+        // An event moves the clock by one step on average, and one in fourteen idles for 15 more: about two steps an
+        // event, so the events fill a bit more than the span (the clock stops at its end).
+        let step = (span.upperBound.timeIntervalSince(span.lowerBound)) / (1.6 * Double(max(events, 1)))
         var clock = span.lowerBound
 
         func add(_ branch: String, parents: [Int], message: String, date: Date? = nil) {
             let mark = commits.count + 1
             var when = date ?? clock
-            // Now and then a commit claims a time before its first parent (a wrong clock, a rebase).
-            if date == nil, let first = parents.first, let parentDate = lastDate[first], random.next() % 40 == 0 {
+            // Now and then a commit on a branch claims a time before its first parent (a wrong clock, a rebase):
+            // `git log --since` stops there.
+            if date == nil, branch != "main", let first = parents.first, let parentDate = lastDate[first], random.next() % 20 == 0 {
                 when = parentDate.addingTimeInterval(-Double(random.next() % 200) * 86_400 - 1)
             }
             commits.append(Commit(mark: mark, branch: branch, parents: parents, date: when, message: message))
@@ -75,15 +78,15 @@ public enum MergeHistory {
                 add(name, parents: [tips[name]!, tips["main"]!], message: "merge main into \(name)")
             case 93..<100:
                 // The main line idles: time passes with no commit, so its next merge has an old first parent.
-                clock = clock.addingTimeInterval(step * Double(5 + random.next() % 40))
+                clock = clock.addingTimeInterval(step * Double(3 + random.next() % 25))
                 if clock > span.upperBound { clock = span.upperBound }
             default:
                 add("main", parents: [tips["main"]!], message: "main \(index)")
             }
         }
-        // Every branch still open is merged at the end, so the main line reaches all of them.
+        // Every branch still open is merged at the end of the span, so the main line reaches all of them.
         for name in tips.keys.filter({ $0 != "main" }).sorted() {
-            add("main", parents: [tips["main"]!, tips[name]!], message: "final merge \(name)")
+            add("main", parents: [tips["main"]!, tips[name]!], message: "final merge \(name)", date: span.upperBound)
         }
         return commits
     }

@@ -65,6 +65,36 @@ struct IngestionTests {
         }
     }
 
+    /// Long-lived branches merged inside the window, started before it: `git clone --shallow-since` cuts such a merge
+    /// off with every commit behind it; what is stored is still exactly `git log --since` of the full repository — at
+    /// the first setup and after a re-check that brings more of them.
+    @Test(arguments: Engine.allCases)
+    func mergesAtTheWindowStartKeepTheCommitsBehindThem(engine: Engine) async throws {
+        try await IngestionHarness.with(engine) { h in
+            let history = MergeHistory.random(
+                seed: 11, events: 240, span: h.now.addingTimeInterval(-3 * 365 * Self.day)...h.now.addingTimeInterval(-3600))
+            // The first setup sees the history up to 120 days ago; the re-check sees the rest.
+            let split = history.firstIndex { $0.date > h.now.addingTimeInterval(-120 * Self.day) } ?? history.count
+            try await MergeHistory.write(history[..<split], to: h.source("merges"))
+            let windowStart = h.now.addingTimeInterval(-365 * Self.day)
+            let (id, _) = try await h.add("merges")
+            let work = try await h.runUntilSettled(id)
+            let expected = try await MergeHistory.logSince(windowStart, in: h.source("merges"))
+            #expect(expected.count > 20)
+            #expect(Set(try await h.storedCommits(id).map(\.sha)) == expected)
+            #expect(h.logs.text.contains("window.rounds"), "the clone had merges to repair: \(h.logs.text.suffix(2000))")
+
+            let newHead = try await MergeHistory.write(history[split...], to: h.source("merges"))
+            #expect(newHead != work.repository.headCommit)
+            try await h.recheck(id)
+            #expect(try await h.runWorkers { try await h.work(id)?.backfilledHead == newHead }, "\(h.logs.text.suffix(3000))")
+            let after = try await MergeHistory.logSince(windowStart, in: h.source("merges"))
+            let stored = try await h.storedCommits(id)
+            #expect(Set(stored.map(\.sha)) == after)
+            #expect(stored.count == after.count, "no duplicate")
+        }
+    }
+
     /// The cap keeps the newest commits, as `git log -n` does.
     @Test(arguments: Engine.allCases)
     func theCapKeepsTheNewestCommits(engine: Engine) async throws {
