@@ -18,6 +18,7 @@ let package = Package(
         .executable(name: "recheck-bench", targets: ["RecheckBench"]),
         .executable(name: "repowatch-scorecard", targets: ["repowatch-scorecard"]),
         .executable(name: "alert-bench", targets: ["AlertBench"]),
+        .executable(name: "window-check", targets: ["WindowCheck"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -299,6 +300,16 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Benchmarks/AlertBench",
+            swiftSettings: swiftSettings
+        ),
+        // `make bench`: the history window of RepoWatch's clone against `git log --since` and a plain shallow clone.
+        .executableTarget(
+            name: "WindowCheck",
+            dependencies: [
+                "GitTransport", "GitFixtures",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Benchmarks/WindowCheck",
             swiftSettings: swiftSettings
         ),
         // `make bench`: the job queue's throughput and claim latency on both engines.

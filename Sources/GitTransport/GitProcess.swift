@@ -200,8 +200,8 @@ struct GitProcess: Sendable {
 }
 
 /// Size on disk of a directory tree, like `du -s` (allocated 512-byte blocks), without following links.
-enum DiskUsage {
-    static func allocatedBytes(under path: String) -> Int64 {
+public enum DiskUsage {
+    public static func allocatedBytes(under path: String) -> Int64 {
         var info = stat()
         guard lstat(path, &info) == 0 else { return 0 }
         var total = Int64(info.st_blocks) * 512

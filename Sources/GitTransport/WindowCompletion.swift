@@ -1,9 +1,17 @@
 import Foundation
 import Logging
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// What completing a shallow clone's history window did (see ``GitClient`` `completeWindow`).
 public struct WindowCompletion: Sendable, Equatable {
-    /// Rounds of deepening run: 0 when the shallow clone already held every commit of the window.
+    /// Rounds of repair run: 0 when the shallow clone already held every commit of the window.
     public var rounds: Int
     /// Bytes the clone's `.git` folder grew by during the rounds.
     public var bytesAdded: Int64
@@ -44,22 +52,25 @@ public struct WindowCompletion: Sendable, Equatable {
 /// their boundary in `.git/shallow` without sending it). `git log --since=T` on a full clone lists them: it stops at
 /// old commits, not at merges.
 ///
-/// The repair, in rounds, each a git operation of the same session (so under the same deadline and size cap as the
-/// clone):
+/// The repair, in rounds, each made of git operations of the same session (so under the same deadline and size cap as
+/// the clone):
 /// 1. find the *cut-off merges*: commits of the shallow file, inside the window, with two or more recorded parents of
-///    which one is missing from the clone or is itself inside the window. None: done (the usual case, one
-///    `git log` and no network).
-/// 2. `git prune --expire=never` when the shallow file names commits the clone does not have (git refuses to deepen
-///    such a clone; prune drops those entries and, with `never`, no object), then `git fetch --deepen=1` of the head:
-///    every boundary commit gets its parents and the cut-off merges stop being shallow;
-/// 3. the new boundary commits that lie inside the window (parents reached by depth, not by date) get their own
-///    in-window history: `git fetch --shallow-since=T` of them by object id. That fetch, like any `--shallow-since`,
-///    marks the merges it passes with an old parent shallow again, and brings merges of its own: back to 1.
+///    which one is missing from the clone or is itself inside the window. None: done — the usual case, one `git log`
+///    and no network.
+/// 2. fetch their missing parents by object id, one commit deep (`git fetch --depth=1 <id>…`): a commit and the
+///    objects its tree does not share with the clone;
+/// 3. take the cut-off merges out of the shallow file — every parent is in the clone now, so the clone stays
+///    connected — together with entries naming commits the clone does not have (written under `shallow.lock`, as
+///    git does);
+/// 4. the parents just fetched that lie inside the window get their in-window history:
+///    `git fetch --shallow-since=T <id>…`. That fetch, like any `--shallow-since`, marks the merges it passes with an
+///    old parent shallow (again, for merges already repaired: step 3 of the next round undoes it without a fetch).
 ///
-/// Each round brings commits the clone did not have, so the rounds end; ``maxWindowRounds`` bounds them anyway.
+/// Each round fetches commits the clone did not have, or none and ends; ``maxWindowRounds`` bounds the rounds anyway.
+/// Only what is missing is asked for: never `--deepen`, which would deepen every boundary of the clone, old ones too.
 extension GitClient {
-    /// The most rounds of deepening one clone or fetch runs (each round repairs every boundary merge found).
-    static let maxWindowRounds = 12
+    /// The most rounds of repair one clone or fetch runs (each round repairs every cut-off merge found).
+    static let maxWindowRounds = 40
 
     func completeWindow(
         session: Session, directory: URL, head: String, since: Date, arguments: [String]
@@ -82,46 +93,92 @@ extension GitClient {
                 "the server does not send commits asked for by id: the history window stays cut off behind boundary merges")
             return result(complete: false)
         }
-        // Boundary commits inside the window that a deepening reached by depth: their in-window history is still to come.
-        var reachedByDepth: [String] = []
+        // Each fetch here brings few objects: kept as a pack (git would write them loose, one 4 KiB block or more
+        // each, and the clone's size on disk — which the size cap watches — would grow several times what was sent).
+        let fetch = ["-c", "fetch.unpackLimit=1"] + arguments
         while true {
-            if !reachedByDepth.isEmpty {
-                // This fetch marks the merges it passes shallow again when a parent is old (as every --shallow-since
-                // does); their parents are in the clone by now, and the deepening below undoes it.
-                let fetched = try await session.git(
-                    arguments + ["--shallow-since=\(Self.gitDate(since))", "--", session.url] + reachedByDepth,
-                    repository: directory, watch: directory)
-                if Self.isUnadvertisedObjectRefusal(fetched) { return refused() }
-                try session.check(fetched)
-                reachedByDepth = []
-            }
             let shallow = Self.shallowEntries(gitDirectory: gitDirectory)
             guard !shallow.isEmpty else { return result(complete: true) }
             let boundary = try await rawCommits(shallow, session: session, directory: directory)
-            let parents = Set(boundary.values.filter { $0.committedAt >= cutoff }.flatMap(\.parents))
-            let present = try await rawCommits(parents, session: session, directory: directory)
-            let cutOff = boundary.values.filter { commit in
-                commit.committedAt >= cutoff && commit.parents.count > 1
-                    && commit.parents.contains { present[$0].map { $0.committedAt >= cutoff } ?? true }
+            let merges = boundary.values.filter { $0.committedAt >= cutoff && $0.parents.count > 1 }
+            let parents = try await rawCommits(Set(merges.flatMap(\.parents)), session: session, directory: directory)
+            let cutOff = merges.filter { merge in
+                merge.parents.contains { parents[$0].map { $0.committedAt >= cutoff } ?? true }
             }
             guard !cutOff.isEmpty else { return result(complete: true) }
             guard rounds < Self.maxWindowRounds else {
-                session.logger.warning("the history window is still cut off after the most rounds of deepening", metadata: [
+                session.logger.warning("the history window is still cut off after the most rounds of repair", metadata: [
                     "git.cut_off_merges": "\(cutOff.count)", "git.rounds": "\(rounds)",
                 ])
                 return result(complete: false)
             }
             rounds += 1
+            // Entries for commits the clone does not have go first: git refuses to fetch into a clone whose shallow
+            // file names a commit it would have to "unshallow" and cannot find.
             if boundary.count < shallow.count {
-                try session.check(try await session.git(["prune", "--expire=never"], repository: directory))
+                try Self.writeShallow(Set(boundary.keys), gitDirectory: gitDirectory)
             }
-            let before = Set(Self.shallowEntries(gitDirectory: gitDirectory))
-            let deepened = try await session.git(arguments + ["--deepen=1", "--", session.url, head], repository: directory, watch: directory)
-            if Self.isUnadvertisedObjectRefusal(deepened) { return refused() }
-            try session.check(deepened)
-            let added = Set(Self.shallowEntries(gitDirectory: gitDirectory)).subtracting(before)
-            reachedByDepth = try await rawCommits(added, session: session, directory: directory)
-                .values.filter { $0.committedAt >= cutoff }.map(\.sha).sorted()
+            let missing = Set(cutOff.flatMap(\.parents)).filter { parents[$0] == nil }.sorted()
+            var fetched: [String: RawCommit] = [:]
+            if !missing.isEmpty {
+                let output = try await session.git(
+                    fetch + ["--depth=1", "--", session.url] + missing, repository: directory, watch: directory)
+                if Self.isUnadvertisedObjectRefusal(output) { return refused() }
+                try session.check(output)
+                fetched = try await rawCommits(missing, session: session, directory: directory)
+                guard fetched.count == missing.count else {
+                    session.logger.warning("the server did not send every parent asked for", metadata: [
+                        "git.missing": "\(missing.count - fetched.count)",
+                    ])
+                    return result(complete: false)
+                }
+            }
+            let repaired = Set(cutOff.map(\.sha))
+            try Self.writeShallow(
+                Set(Self.shallowEntries(gitDirectory: gitDirectory)).subtracting(repaired), gitDirectory: gitDirectory)
+            let inWindow = fetched.values.filter { $0.committedAt >= cutoff }.map(\.sha).sorted()
+            if !inWindow.isEmpty {
+                let output = try await session.git(
+                    fetch + ["--shallow-since=\(Self.gitDate(since))", "--", session.url] + inWindow,
+                    repository: directory, watch: directory)
+                if Self.isUnadvertisedObjectRefusal(output) { return refused() }
+                try session.check(output)
+            }
+        }
+    }
+
+    /// Replaces the clone's shallow file with `entries` (removes it when there are none), the way git writes it: into
+    /// `shallow.lock`, then renamed over. Only called while the clone is this operation's alone (the stage holds the
+    /// repository's lock), so a `shallow.lock` left behind is stale and goes first.
+    static func writeShallow(_ entries: Set<String>, gitDirectory: URL) throws {
+        let path = gitDirectory.appendingPathComponent("shallow").path
+        let lock = path + ".lock"
+        unlink(lock)
+        guard !entries.isEmpty else {
+            guard unlink(path) == 0 || errno == ENOENT else {
+                throw GitFailure.failed("cannot remove the shallow file: \(String(cString: strerror(errno)))")
+            }
+            return
+        }
+        let descriptor = open(lock, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else { throw GitFailure.failed("cannot lock the shallow file: \(String(cString: strerror(errno)))") }
+        let bytes = Array(entries.sorted().map { $0 + "\n" }.joined().utf8)
+        var written = 0
+        while written < bytes.count {
+            let count = bytes[written...].withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
+            if count < 0, errno == EINTR { continue }
+            guard count > 0 else {
+                let message = String(cString: strerror(errno))
+                close(descriptor)
+                unlink(lock)
+                throw GitFailure.failed("cannot write the shallow file: \(message)")
+            }
+            written += count
+        }
+        guard fsync(descriptor) == 0, close(descriptor) == 0, rename(lock, path) == 0 else {
+            let message = String(cString: strerror(errno))
+            unlink(lock)
+            throw GitFailure.failed("cannot write the shallow file: \(message)")
         }
     }
 
