@@ -164,6 +164,29 @@ import Testing
     }
 }
 
+/// Test data (`testdata/`, `src/test/`, at any depth) is skipped by the official checks that read file contents.
+@Suite struct TestDataTests {
+    @Test func binariesAndScriptsInTestDataAreNotCounted() throws {
+        let fixture = try Fixture([
+            "Dockerfile": "FROM alpine:3.20\n",
+            "checks/testdata/Dockerfile-not-pinned": "FROM debian:12\nRUN curl -sSL https://example.org/i.sh | sh\n",
+            "testdata/install.sh": "#!/bin/sh\npip install requests\n",
+            "module/src/test/resources/fuzz_test.go": "package x\nfunc FuzzX(f *testing.F) {}\n",
+        ])
+        let elf = Data([0x7F, 0x45, 0x4C, 0x46, 2, 1, 1, 0] + [UInt8](repeating: 0, count: 64))
+        try fixture.write("checks/testdata/binaryartifacts/tool", elf)
+        try fixture.write("src/test/lib.jar", Data([0x50, 0x4B, 0x03, 0x04, 0x14, 0x00, 0x08, 0x00]))
+        #expect(try fixture.run(BinaryArtifactsCheck()).score == 10)
+        let pinned = try fixture.run(PinnedDependenciesCheck())
+        #expect(pinned.score == 0)  // the one image outside test data, unpinned
+        #expect(pinned.details?.filter { $0.hasPrefix("Warn:") } == ["Warn: containerImage not pinned by hash: Dockerfile:1"])
+        #expect(try fixture.run(FuzzingCheck()).score == 0)
+        // Outside test data the same files count (`tests/` and `test/` are not test data).
+        try fixture.write("tests/tool", elf)
+        #expect(try fixture.run(BinaryArtifactsCheck()).score == 9)
+    }
+}
+
 @Suite struct DependencyUpdateToolTests {
     @Test func dependabotOrRenovateScoresTen() throws {
         #expect(try Fixture([".github/dependabot.yml": "version: 2\n"]).run(DependencyUpdateToolCheck()).score == 10)

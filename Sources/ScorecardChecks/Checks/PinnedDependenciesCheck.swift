@@ -139,7 +139,7 @@ public struct PinnedDependenciesCheck: Check {
                 }
             }
         }
-        for file in context.files {
+        for file in context.files where !file.isTestData {
             if Self.isDockerfile(file), let text = context.text(file.path) {
                 uses += dockerfileUses(file, text)
             } else if Self.isShellScript(file, context), let text = context.text(file.path) {
