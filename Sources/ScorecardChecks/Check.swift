@@ -45,8 +45,11 @@ extension Check {
 
 /// The detail lines of one check, in the official `Warn: …` / `Info: …` / `Debug: …` form.
 public struct Details: Sendable, Equatable {
-    /// The lines in the order they were logged.
+    /// The lines the result prints, in the order they were logged: warnings and information. The official CLI
+    /// prints debug lines only at `--verbosity=debug`, never at its default, so they are kept apart.
     public private(set) var lines: [String] = []
+    /// The debug lines, in the order they were logged (not printed).
+    public private(set) var debugLines: [String] = []
 
     /// Empty details.
     public init() {}
@@ -59,10 +62,11 @@ public struct Details: Sendable, Equatable {
     public mutating func debug(_ text: String, at location: Location? = nil) { add("Debug", text, location) }
 
     private mutating func add(_ level: String, _ text: String, _ location: Location?) {
-        if let location {
-            lines.append("\(level): \(text): \(location)")
+        let line = location.map { "\(level): \(text): \($0)" } ?? "\(level): \(text)"
+        if level == "Debug" {
+            debugLines.append(line)
         } else {
-            lines.append("\(level): \(text)")
+            lines.append(line)
         }
     }
 }

@@ -32,6 +32,16 @@ public struct RepoFile: Sendable, Equatable {
             fileExtension = ""
         }
     }
+
+    /// True for test data: a path under a `testdata/` or `src/test/` folder, at the root or deeper (case-sensitive).
+    /// The official checks that read file contents skip these files (`isTestdataFile` in
+    /// checks/fileparser/listing.go, applied by `OnMatchingFileContentDo`/`OnMatchingFileReaderDo`): Binary-Artifacts,
+    /// Pinned-Dependencies, Fuzzing's language harnesses, SAST's `pom.xml`. Checks that go by name alone (License,
+    /// Dependency-Update-Tool, Security-Policy's file) do not.
+    public var isTestData: Bool {
+        path.hasPrefix("testdata/") || path.contains("/testdata/") || path.hasPrefix("src/test/")
+            || path.contains("/src/test/")
+    }
 }
 
 /// A local clone as the checks see it: its regular files, walked once and indexed once (``index``), and capped,

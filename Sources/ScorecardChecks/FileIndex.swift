@@ -89,6 +89,14 @@ public final class FileIndex: Sendable {
         lookup([byLowercasedFolder.indices(folder)])
     }
 
+    /// The lower-cased names of the root's folders that hold files directly, sorted; counts 1 plus one per folder
+    /// of the tree that holds files (each is looked at).
+    public func lowercasedTopLevelFolders() -> [String] {
+        let folders = byLowercasedFolder.keys
+        count(1 + folders.count)
+        return folders.filter { !$0.isEmpty && !$0.contains("/") }.sorted()
+    }
+
     private func lookup(_ groups: [[Int]]) -> [RepoFile] {
         // One group is already in path order; several are merged back into it.
         let indices = groups.count == 1 ? groups[0] : groups.joined().sorted()
@@ -128,6 +136,9 @@ private struct Buckets: Sendable {
     mutating func seal() {
         last = [:]
     }
+
+    /// Every key that has files.
+    var keys: Dictionary<String, Int32>.Keys { first.keys }
 
     /// The files of `key`, in index order.
     func indices(_ key: String) -> [Int] {

@@ -57,7 +57,7 @@ public struct BinaryArtifactsCheck: Check {
     public func run(_ context: CheckContext) -> ScorecardReport.Check {
         var details = Details()
         var found: [RepoFile] = []
-        for file in context.files where file.size > 0 {
+        for file in context.files where file.size > 0 && !file.isTestData {
             // The magic of an ISO image sits at 32 KiB; others in the first bytes (the official reads 1 KiB).
             let limit = file.fileExtension == "iso" ? 0x8006 : 1024
             guard let data = context.read(file.path, limit: limit) else { continue }

@@ -61,6 +61,7 @@ public struct FuzzingCheck: Check {
         }
         for spec in Self.specs {
             let match = context.index.files(withExtensions: spec.extensions).first { file in
+                if file.isTestData { return false }
                 if let suffix = spec.suffix, !file.path.hasSuffix(suffix) { return false }
                 guard let text = context.text(file.path) else { return false }
                 return spec.pattern.matches(text)

@@ -15,6 +15,8 @@ public struct PinnedDependenciesCheck: Check {
         "Determines if the project has declared and pinned the dependencies of its build process."
 
     static let commitHash = Pattern(#"^[0-9a-fA-F]{40}$"#)
+    /// An image pinned by digest, as the official pattern: `@sha256:` and 64 hex digits, or `@sha256:${…}`.
+    static let digest = Pattern(#".*@sha256:(?:[a-f0-9]{64}|\$\{.*\})"#)
 
     /// A check with the official rules.
     public init() {}
@@ -91,18 +93,32 @@ public struct PinnedDependenciesCheck: Check {
 
     func dockerfileUses(_ file: RepoFile, _ text: String) -> [Use] {
         var uses: [Use] = []
-        var stages: Set<String> = []
+        // As the official check: every FROM is a dependency, a stage named by an earlier `AS` too (pinned when that
+        // stage's image was); `scratch` is none; `${NAME}` takes the value of an earlier `ARG NAME=value`.
+        var stagePinned: [String: Bool] = [:]
+        var arguments: [String: String] = [:]
         for instruction in Self.instructions(text) {
             let location = Location(file.path, line: instruction.line)
             switch instruction.keyword {
+            case "ARG":
+                for word in instruction.arguments.split(whereSeparator: { $0 == " " || $0 == "\t" }) {
+                    if let equals = word.firstIndex(of: "=") {
+                        arguments[String(word[..<equals])] = String(word[word.index(after: equals)...])
+                    }
+                }
             case "FROM":
-                let words = instruction.arguments.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
+                let words = instruction.arguments.split(whereSeparator: { $0 == " " || $0 == "\t" })
+                    .map { word in arguments.reduce(String(word)) { $0.replacingOccurrences(of: "${\($1.key)}", with: $1.value) } }
                     .filter { !$0.hasPrefix("--") }
                 guard let image = words.first else { continue }
-                let isStage = stages.contains(image.lowercased())
-                if words.count >= 3, words[1].lowercased() == "as" { stages.insert(words[2].lowercased()) }
-                if image.lowercased() == "scratch" || isStage { continue }
-                uses.append(Use(kind: "containerImage", pinned: image.contains("@sha256:"), location: location, snippet: "FROM \(instruction.arguments)"))
+                let stage = words.count == 3 && words[1].lowercased() == "as" ? words[2] : nil
+                if image.lowercased() == "scratch" {
+                    if let stage { stagePinned[stage] = true }
+                    continue
+                }
+                let pinned = stagePinned[image] == true || Self.digest.matches(image)
+                if let stage { stagePinned[stage] = pinned }
+                uses.append(Use(kind: "containerImage", pinned: pinned, location: location, snippet: "FROM \(instruction.arguments)"))
             case "RUN":
                 for use in ShellScript.uses(Self.runScript(instruction.arguments)) {
                     uses.append(Use(kind: use.kind, pinned: use.pinned, location: location, snippet: use.snippet))
@@ -139,7 +155,7 @@ public struct PinnedDependenciesCheck: Check {
                 }
             }
         }
-        for file in context.files {
+        for file in context.files where !file.isTestData {
             if Self.isDockerfile(file), let text = context.text(file.path) {
                 uses += dockerfileUses(file, text)
             } else if Self.isShellScript(file, context), let text = context.text(file.path) {

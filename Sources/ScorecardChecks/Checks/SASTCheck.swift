@@ -44,7 +44,7 @@ public struct SASTCheck: Check {
                 }
             }
         }
-        for file in context.index.files(named: "pom.xml") {
+        for file in context.index.files(named: "pom.xml") where !file.isTestData {
             if let text = context.text(file.path), Self.sonarHost.matches(text) {
                 other = "Sonar"
                 details.info("SAST tool detected: Sonar", at: Location(file.path, line: text.lineNumber(of: "<sonar.host.url>")))

@@ -169,15 +169,31 @@ enum ShellScript {
         return nil
     }
 
+    /// `pip install …` with the official rules (`isUnpinnedPipInstall`, checks/raw/shell_download_validate.go):
+    /// pinned with `--require-hashes`, or when only wheels (`*.whl`) are named; an editable install (`-e`) only with
+    /// `--no-deps` and every editable source local or a git URL pinned at a commit. Anything else named (a package,
+    /// `.`, the file after `-r`) is unpinned.
     static func pipUse(_ args: [String], snippet: String) -> Use? {
-        guard args.first == "install" else { return nil }
-        let rest = Array(args.dropFirst())
-        if rest.contains("--require-hashes") { return Use(kind: "pipCommand", pinned: true, snippet: snippet) }
-        let packages = rest.filter { !$0.hasPrefix("-") }
-        // Upgrading pip itself or installing the local project (`.`, `-e .`, a wheel path) pins nothing remote.
-        if !packages.isEmpty && packages.allSatisfy({ $0 == "." || $0.hasPrefix("./") || $0.hasPrefix("/") || $0.hasSuffix(".whl") }) {
-            return Use(kind: "pipCommand", pinned: true, snippet: snippet)
+        guard args.first?.lowercased() == "install" else { return nil }
+        var noDeps = false, editable = false, editableSourcesPinned = true
+        var requireHashes = false, named = false, wheel = false
+        for arg in args.dropFirst() {
+            if arg.lowercased() == "--no-deps" { noDeps = true; continue }
+            if arg == "-e" || arg == "--editable" { editable = true; continue }
+            if arg.lowercased() == "--require-hashes" { requireHashes = true; break }
+            if pipFlag.matches(arg) { continue }
+            if arg.hasSuffix(".whl") { wheel = true; continue }
+            if editable {
+                if remoteSource.matches(arg) && !pinnedGitSource.matches(arg) { editableSourcesPinned = false }
+                continue
+            }
+            named = true
         }
-        return Use(kind: "pipCommand", pinned: false, snippet: snippet)
+        let pinned = editable ? noDeps && editableSourcesPinned : requireHashes || (!named && wheel)
+        return Use(kind: "pipCommand", pinned: pinned, snippet: snippet)
     }
+
+    static let pipFlag = Pattern(#"^(?:--?[0-9A-Za-z_]+)+$"#)
+    static let remoteSource = Pattern(#"^(?:git|svn|hg|bzr).+$"#)
+    static let pinnedGitSource = Pattern(#"^git(?:\+(?:https?|ssh|git))?://.*(?:.git)?@[a-fA-F0-9]{40}(?:#egg=.*)?$"#)
 }
