@@ -27,6 +27,33 @@ struct ActivityTests {
         #expect(map.resolve(name: "Eve", email: "eve@example.com") == ("Eve", "eve@example.com"))
     }
 
+    /// Lines git reads differently from a naive parser; each expectation is what `git check-mailmap` (2.39) answers for
+    /// the same file (`ActivityCrossCheckTests` asks git itself).
+    @Test func mailmapReadsLinesAsGitDoes() {
+        let map = Mailmap(parsing: """
+            Jane Doe <jane@old.example>
+            <jane@example.com> <jane@old.example>
+            C# Dev <csharp@example.com>
+            Proper <p@x.example> # was <c@x.example>
+            Three <t@x.example> <t1@x.example> <t2@x.example>
+            Empty <>
+              # indented <ic@x.example>
+            Unclosed <u@x.example> <v@x.example
+            """ + "\nCrlf Name <crlf@x.example>\r\n<proper@x.example> <crlf2@x.example>\r\n")
+        #expect(map.resolve(name: "j", email: "jane@old.example") == ("Jane Doe", "jane@example.com"), "simple lines for one email merge")
+        #expect(map.resolve(name: "x", email: "csharp@example.com") == ("C# Dev", "csharp@example.com"), "# inside a line is text")
+        #expect(map.resolve(name: "# was", email: "c@x.example") == ("Proper", "p@x.example"), "a name-specific line")
+        #expect(map.resolve(name: "o", email: "c@x.example") == ("o", "c@x.example"))
+        #expect(map.resolve(name: "a", email: "t1@x.example") == ("Three", "t@x.example"), "the first two emails count")
+        #expect(map.resolve(name: "a", email: "t2@x.example") == ("a", "t2@x.example"))
+        #expect(map.resolve(name: "a", email: "") == ("a", ""), "an empty first email makes no line")
+        #expect(map.resolve(name: "a", email: "ic@x.example") == ("# indented", "ic@x.example"), "only a # at the start comments")
+        #expect(map.resolve(name: "n", email: "u@x.example") == ("Unclosed", "u@x.example"))
+        #expect(map.resolve(name: "n", email: "v@x.example") == ("n", "v@x.example"))
+        #expect(map.resolve(name: "c", email: "CRLF@x.example") == ("Crlf Name", "CRLF@x.example"), "CRLF line ends")
+        #expect(map.resolve(name: "c", email: "crlf2@x.example") == ("c", "proper@x.example"))
+    }
+
     @Test func metricsFromCommits() {
         var commits: [Activity.Sample] = []
         // ann: 6 commits (two addresses, joined by .mailmap), bob 3, carol 1 long ago.
