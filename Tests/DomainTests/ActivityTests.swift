@@ -54,6 +54,41 @@ struct ActivityTests {
         #expect(map.resolve(name: "c", email: "crlf2@x.example") == ("c", "proper@x.example"))
     }
 
+    /// The activity of a set of commits does not depend on the order the store returns them in: a person with two
+    /// spellings is shown with the one used most.
+    @Test func theOrderOfTheCommitsDoesNotMatter() {
+        var commits: [Activity.Sample] = []
+        for day in [1.0, 5, 9] { commits.append(sample("Alice Example", "alice@example.com", daysAgo: day)) }
+        commits.append(sample("alice", "Alice@Example.COM", daysAgo: 3))
+        for day in [2.0, 4] { commits.append(sample("Bob", "bob@example.org", daysAgo: day)) }
+        commits.append(sample("Bobby", "BOB@example.org", daysAgo: 6))
+        for day in [7.0, 8] { commits.append(sample("Bob B.", "bob@example.org", daysAgo: day)) }  // ties with "Bob": the smaller name wins
+        let window = Self.now.addingTimeInterval(-365 * 86_400)
+        let forward = Activity.compute(commits: commits, lastCommitAt: nil, mailmap: .empty, windowStart: window, now: Self.now)
+        for order in [Array(commits.reversed()), Array(commits[4...] + commits[..<4]), commits.sorted { $0.authorName > $1.authorName }] {
+            #expect(Activity.compute(commits: order, lastCommitAt: nil, mailmap: .empty, windowStart: window, now: Self.now) == forward)
+        }
+        #expect(forward.topAuthors.map { "\($0.name) <\($0.email)> \($0.commits)" } == ["Bob <bob@example.org> 5", "Alice Example <alice@example.com> 4"])
+    }
+
+    /// "The last N days" include now − N days, as `git rev-list --since` does; so do the weeks, and the 365 days equal the
+    /// window.
+    @Test func windowBoundsAreIncludedAsGitSinceIncludesThem() {
+        var commits: [Activity.Sample] = []
+        for days in [7.0, 30, 90, 364, 365] { commits.append(sample("Ann", "ann@example.com", daysAgo: days)) }
+        // One second before the window.
+        commits.append(Activity.Sample(authorName: "Ann", authorEmail: "ann@example.com", committedAt: Self.now.addingTimeInterval(-365 * 86_400 - 1)))
+        let activity = Activity.compute(
+            commits: commits, lastCommitAt: nil, mailmap: .empty, windowStart: Self.now.addingTimeInterval(-365 * 86_400), now: Self.now)
+        #expect(activity.commitsTotal == 5)
+        #expect(activity.commits365d == 5, "the window's first second is one of the last 365 days")
+        #expect(activity.commits90d == 3)
+        #expect(activity.commits30d == 2)
+        #expect(activity.weeklyCommits[51] == 1, "now − 7 days is in the last week")
+        #expect(activity.weeklyCommits[0] == 1, "now − 364 days is in the 52nd week")
+        #expect(activity.weeklyCommits.reduce(0, +) == 4)
+    }
+
     @Test func metricsFromCommits() {
         var commits: [Activity.Sample] = []
         // ann: 6 commits (two addresses, joined by .mailmap), bob 3, carol 1 long ago.
