@@ -89,6 +89,33 @@ struct ActivityTests {
         #expect(activity.weeklyCommits.reduce(0, +) == 4)
     }
 
+    /// Bots (`…[bot]`, as GitHub Apps sign) count as commits, not as authors.
+    @Test func botsCountAsCommitsButNotAsAuthors() {
+        #expect(Activity.isBot(name: "dependabot[bot]", email: "49699333+dependabot[bot]@users.noreply.github.com"))
+        #expect(Activity.isBot(name: "Renovate Bot", email: "29139614+renovate[bot]@users.noreply.github.com"), "by the e-mail")
+        #expect(Activity.isBot(name: "Release[BOT]", email: "release@example.com"), "by the name, any case")
+        #expect(!Activity.isBot(name: "Abbot Costello", email: "bot@example.com"))
+        #expect(!Activity.isBot(name: "Ann", email: "ann@[bot]"), "the domain is not the account")
+
+        var commits: [Activity.Sample] = []
+        for day in 0..<20 { commits.append(sample("dependabot[bot]", "49699333+dependabot[bot]@users.noreply.github.com", daysAgo: Double(day) + 0.5)) }
+        for day in 0..<5 { commits.append(sample("github-actions[bot]", "41898282+github-actions[bot]@users.noreply.github.com", daysAgo: Double(day) + 0.25)) }
+        commits.append(sample("Renovate Bot", "29139614+renovate[bot]@users.noreply.github.com", daysAgo: 2))
+        for day in [1.0, 2, 3] { commits.append(sample("Ann", "ann@example.com", daysAgo: day)) }
+        for day in [4.0, 5, 200] { commits.append(sample("Bob", "bob@example.org", daysAgo: day)) }
+        for day in [6.0, 7] { commits.append(sample("Abbot Costello", "abbot@example.com", daysAgo: day)) }
+        // A .mailmap can make a bot's commits a person's (and so the rule reads the identity after it).
+        commits.append(sample("ci[bot]", "ci[bot]@example.com", daysAgo: 8))
+        let mailmap = Mailmap(parsing: "Release Team <release@example.com> <ci[bot]@example.com>")
+        let activity = Activity.compute(
+            commits: commits, lastCommitAt: nil, mailmap: mailmap, windowStart: Self.now.addingTimeInterval(-365 * 86_400), now: Self.now)
+        #expect(activity.commitsTotal == 35, "bots' commits are commits")
+        #expect(activity.weeklyCommits.reduce(0, +) == 35)
+        #expect(activity.activeAuthors90d == 4, "Ann, Bob, Abbot and the release team")
+        #expect(activity.busFactor == 2, "Ann and Bob make 6 of the humans' 9 commits (dependabot alone would make 20 of 35)")
+        #expect(activity.topAuthors.map(\.email) == ["ann@example.com", "bob@example.org", "abbot@example.com", "release@example.com"])
+    }
+
     @Test func metricsFromCommits() {
         var commits: [Activity.Sample] = []
         // ann: 6 commits (two addresses, joined by .mailmap), bob 3, carol 1 long ago.
