@@ -38,7 +38,10 @@ public struct HealthAnalysisHandler: JobHandler {
         let now = ingestion.clock()
         let version = try await scorecardVersion()
         let commandKey = ([runner.command, version] + runner.arguments).joined(separator: " ")
-        if let cached = try await store.read({ try await $0.freshScorecard(repository: id, head: head, commandKey: commandKey, now: now) }) {
+        // A result cached before reports named their repository (a local run names the clone's folder) is not reused.
+        if let cached = try await store.read({ try await $0.freshScorecard(repository: id, head: head, commandKey: commandKey, now: now) }),
+            !cached.reportJSON.contains("file://")
+        {
             context.logger.info("Scorecard result reused", metadata: [
                 "repository": "\(work.repository.url)", "head": "\(head)", "from": "\(cached.createdAt)",
             ])
@@ -53,8 +56,10 @@ public struct HealthAnalysisHandler: JobHandler {
                 }
                 return
             }
+            // Stored naming the repository and the head analysed, whatever the command printed there.
+            let report = run.report.naming(repository: Self.repositoryName(work.repository.url), head: head)
             let result = StoredScorecard(
-                headCommit: head, commandKey: commandKey, version: version, reportJSON: try Self.json(run.report),
+                headCommit: head, commandKey: commandKey, version: version, reportJSON: report.json(),
                 aggregate: ScorecardReport.aggregate(of: run.report.checks), erroredChecks: run.erroredChecks, exitCode: Int(run.exitCode),
                 createdAt: now, expiresAt: now.addingTimeInterval(cacheTTL.seconds))
             let milliseconds = Int64(run.duration.seconds * 1000)
@@ -73,7 +78,7 @@ public struct HealthAnalysisHandler: JobHandler {
     /// Runs Scorecard on the clone's tree at `head` (fetching or cloning again if this host's clone does
     /// not have it), failures mapped for the job. Nil when the remote no longer has `head`.
     private func analyse(_ work: RepositoryWork, head: String, context: JobContext) async throws -> ScorecardRun? {
-        let name = "\(work.repository.url.hostWithPort)/\(work.repository.url.owner)/\(work.repository.url.name)"
+        let name = Self.repositoryName(work.repository.url)
         do {
             return try await ingestion.cache.withClone(work.repository.id) { directory in
                 guard try await ingestion.ensure(head, of: work, in: directory, checkout: true, now: ingestion.clock(), logger: context.logger)
@@ -112,9 +117,8 @@ public struct HealthAnalysisHandler: JobHandler {
         }
     }
 
-    static func json(_ report: ScorecardReport) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.withoutEscapingSlashes]
-        return String(decoding: try encoder.encode(report), as: UTF8.self)
+    /// `host/owner/name`: how the official Scorecard names a repository (`--repo` and `repo.name`).
+    static func repositoryName(_ url: RepositoryURL) -> String {
+        "\(url.hostWithPort)/\(url.owner)/\(url.name)"
     }
 }

@@ -5,8 +5,11 @@ import Foundation
 ///
 /// Real output writes `null` for empty `details` and `metadata` (Scorecard's own schema says arrays):
 /// both read as nil here, and nil is written back as `null`, as the official CLI does.
-public struct ScorecardReport: Codable, Sendable, Equatable {
-    public struct Repository: Codable, Sendable, Equatable {
+///
+/// Read with ``parse(_:)`` (tolerant `Decodable`), written with ``json()`` alone: one writer, in the official key
+/// order, for the bundled command's output and for what RepoWatch stores.
+public struct ScorecardReport: Decodable, Sendable, Equatable {
+    public struct Repository: Decodable, Sendable, Equatable {
         /// `github.com/OWNER/NAME`, or `file://DIR` in local mode.
         public var name: String
         /// The commit scored; `unknown` in local mode.
@@ -17,7 +20,7 @@ public struct ScorecardReport: Codable, Sendable, Equatable {
         }
     }
 
-    public struct Tool: Codable, Sendable, Equatable {
+    public struct Tool: Decodable, Sendable, Equatable {
         public var version: String
         public var commit: String
         public init(version: String, commit: String) {
@@ -26,7 +29,7 @@ public struct ScorecardReport: Codable, Sendable, Equatable {
         }
     }
 
-    public struct Documentation: Codable, Sendable, Equatable {
+    public struct Documentation: Decodable, Sendable, Equatable {
         public var short: String
         public var url: String
         public init(short: String, url: String) {
@@ -35,7 +38,7 @@ public struct ScorecardReport: Codable, Sendable, Equatable {
         }
     }
 
-    public struct Check: Codable, Sendable, Equatable {
+    public struct Check: Decodable, Sendable, Equatable {
         public var name: String
         /// 0...10, or -1: inconclusive (not applicable, or the check errored; its reason then starts `internal error:`).
         public var score: Int
@@ -70,15 +73,6 @@ public struct ScorecardReport: Codable, Sendable, Equatable {
             reason = try container.decode(String.self, forKey: .reason)
             details = try container.decodeIfPresent([String].self, forKey: .details)
             documentation = try container.decode(Documentation.self, forKey: .documentation)
-        }
-
-        public func encode(to encoder: any Encoder) throws {
-            var container = encoder.container(keyedBy: CodingKeys.self)
-            try container.encode(details, forKey: .details)  // nil → null, as the official CLI writes it
-            try container.encode(score, forKey: .score)
-            try container.encode(reason, forKey: .reason)
-            try container.encode(name, forKey: .name)
-            try container.encode(documentation, forKey: .documentation)
         }
 
         /// True for an inconclusive result (score -1), which the aggregate leaves out.
@@ -116,15 +110,62 @@ public struct ScorecardReport: Codable, Sendable, Equatable {
         checks = try container.decode([Check].self, forKey: .checks)
         metadata = try container.decodeIfPresent([String].self, forKey: .metadata)
     }
+}
 
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(date, forKey: .date)
-        try container.encode(repo, forKey: .repo)
-        try container.encode(scorecard, forKey: .scorecard)
-        try container.encode(score, forKey: .score)
-        try container.encode(checks, forKey: .checks)
-        try container.encode(metadata, forKey: .metadata)  // nil → null
+extension ScorecardReport {
+    /// The report as one line of JSON, as the official CLI's `--format json` prints it: its key order (date, repo,
+    /// scorecard, score, checks with details/score/reason/name/documentation{url, short}, metadata), `null` for nil lists, `<`,
+    /// `>`, `&`, U+2028 and U+2029 escaped as Go's encoder does, an integral score without a decimal point.
+    public func json() -> String {
+        func string(_ text: String) -> String {
+            var out = "\""
+            for scalar in text.unicodeScalars {
+                switch scalar {
+                case "\"": out += "\\\""
+                case "\\": out += "\\\\"
+                case "\n": out += "\\n"
+                case "\r": out += "\\r"
+                case "\t": out += "\\t"
+                case "<": out += "\\u003c"
+                case ">": out += "\\u003e"
+                case "&": out += "\\u0026"
+                case "\u{2028}": out += "\\u2028"
+                case "\u{2029}": out += "\\u2029"
+                default:
+                    if scalar.value < 0x20 {
+                        out += String(format: "\\u%04x", scalar.value)
+                    } else {
+                        out.unicodeScalars.append(scalar)
+                    }
+                }
+            }
+            return out + "\""
+        }
+        func list(_ items: [String]?) -> String {
+            guard let items else { return "null" }
+            return "[" + items.map(string).joined(separator: ",") + "]"
+        }
+        func number(_ value: Double) -> String {
+            value == value.rounded() ? String(Int(value)) : String(value)
+        }
+        let checks = checks.map { check in
+            "{\"details\":\(list(check.details)),\"score\":\(check.score),\"reason\":\(string(check.reason)),"
+                + "\"name\":\(string(check.name)),\"documentation\":{\"url\":\(string(check.documentation.url)),"
+                + "\"short\":\(string(check.documentation.short))}}"
+        }
+        return "{\"date\":\(string(date)),\"repo\":{\"name\":\(string(repo.name)),"
+            + "\"commit\":\(string(repo.commit))},\"scorecard\":{\"version\":\(string(scorecard.version)),"
+            + "\"commit\":\(string(scorecard.commit))},\"score\":\(number(score)),"
+            + "\"checks\":[\(checks.joined(separator: ","))],\"metadata\":\(list(metadata))}"
+    }
+
+    /// The report naming what RepoWatch analysed: `repo.name` the repository as the official CLI names a remote one
+    /// (`host/owner/name`), `repo.commit` the head analysed — never the clone's folder (`file:///…`, local mode) or
+    /// `unknown`.
+    public func naming(repository: String, head: String) -> ScorecardReport {
+        var named = self
+        named.repo = Repository(name: repository, commit: head)
+        return named
     }
 }
 

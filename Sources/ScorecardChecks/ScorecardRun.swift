@@ -35,50 +35,6 @@ public enum ScorecardRun {
         report.checks.contains { $0.score < 0 && $0.reason.hasPrefix("internal error") }
     }
 
-    /// The report as one line of JSON, as `--format json` prints it, with the official CLI's key order
-    /// (date, repo, scorecard, score, checks with details/score/reason/name/documentation, metadata); nil lists
-    /// are written `null`.
-    public static func json(_ report: ScorecardReport) throws -> String {
-        func string(_ text: String) -> String {
-            var out = "\""
-            for scalar in text.unicodeScalars {
-                switch scalar {
-                case "\"": out += "\\\""
-                case "\\": out += "\\\\"
-                case "\n": out += "\\n"
-                case "\r": out += "\\r"
-                case "\t": out += "\\t"
-                case "<": out += "\\u003c"
-                case ">": out += "\\u003e"
-                case "&": out += "\\u0026"
-                default:
-                    if scalar.value < 0x20 {
-                        out += String(format: "\\u%04x", scalar.value)
-                    } else {
-                        out.unicodeScalars.append(scalar)
-                    }
-                }
-            }
-            return out + "\""
-        }
-        func list(_ items: [String]?) -> String {
-            guard let items else { return "null" }
-            return "[" + items.map(string).joined(separator: ",") + "]"
-        }
-        func number(_ value: Double) -> String {
-            value == value.rounded() ? String(Int(value)) : String(value)
-        }
-        let checks = report.checks.map { check in
-            "{\"details\":\(list(check.details)),\"score\":\(check.score),\"reason\":\(string(check.reason)),"
-                + "\"name\":\(string(check.name)),\"documentation\":{\"short\":\(string(check.documentation.short)),"
-                + "\"url\":\(string(check.documentation.url))}}"
-        }
-        return "{\"date\":\(string(report.date)),\"repo\":{\"name\":\(string(report.repo.name)),"
-            + "\"commit\":\(string(report.repo.commit))},\"scorecard\":{\"version\":\(string(report.scorecard.version)),"
-            + "\"commit\":\(string(report.scorecard.commit))},\"score\":\(number(report.score)),"
-            + "\"checks\":[\(checks.joined(separator: ","))],\"metadata\":\(list(report.metadata))}"
-    }
-
     /// The human table of `--format default`.
     public static func table(_ report: ScorecardReport, showDetails: Bool) -> String {
         var out = "RESULTS\n-------\n"

@@ -93,7 +93,7 @@ struct Score: ParsableCommand {
             FileHandle.standardError.write(Data("not following \(context.skippedSymlinks.count) symbolic link(s)\n".utf8))
         }
         let report = ScorecardRun.report(localPath: local, context: context, checks: selected, showDetails: showDetails)
-        let output = format == "json" ? try ScorecardRun.json(report) + "\n" : ScorecardRun.table(report, showDetails: showDetails)
+        let output = format == "json" ? report.json() + "\n" : ScorecardRun.table(report, showDetails: showDetails)
         FileHandle.standardOutput.write(Data(output.utf8))
         if ScorecardRun.hasRuntimeError(report) { throw ExitCode(1) }
     }

@@ -74,6 +74,11 @@ struct AnalysisTests {
             let json = try #require(try JSONSerialization.jsonObject(with: Data(report.reportJSON.utf8)) as? [String: Any])
             let scorecard = try #require(json["scorecard"] as? [String: Any])
             #expect((scorecard["checks"] as? [Any])?.count == 18)
+            // The report names the repository and the head analysed (the command printed ossf/scorecard's), never a
+            // folder of this host.
+            let named = try #require(scorecard["repo"] as? [String: String])
+            #expect(named == ["name": "127.0.0.1:\(h.server.port)/fixtures/healthy", "commit": try #require(repository.headCommit)])
+            #expect(!report.reportJSON.contains("file://") && !report.reportJSON.contains(h.ingestion.cache.directory(for: id).path))
             let activity = try #require(json["activity"] as? [String: Any])
             #expect(activity["commits_total"] as? Int == 300)
             #expect(Set(activity.keys).isSuperset(of: ["commits_30d", "commits_90d", "commits_365d", "active_authors_90d", "bus_factor"]),

@@ -83,8 +83,23 @@ struct ParserTests {
         let pretty = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
         #expect(try ScorecardReport.parse(oneLine) == report)
         #expect(try ScorecardReport.parse(pretty) == report)
-        // And what this model writes reads back the same (null details/metadata included).
-        #expect(try ScorecardReport.parse(try JSONEncoder().encode(report)) == report)
+        // And what the one writer writes reads back the same (null details/metadata included).
+        #expect(try ScorecardReport.parse(Data(report.json().utf8)) == report)
+    }
+
+    @Test("the one writer writes what the official CLI wrote, byte for byte: key order, nulls, escapes, numbers")
+    func theWriterIsTheOfficialEncoding() throws {
+        // Example 2 is the official CLI's own one-line output (example 1 was pretty-printed by its author).
+        let official = String(decoding: try Fixture.docutrust.data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(try ScorecardReport.parse(try Fixture.docutrust.data).json() == official)
+        // Example 1 has details with every kind of text: what is written is the official layout of the same values.
+        let scorecard = try ScorecardReport.parse(try Fixture.ossf.data)
+        let written = scorecard.json()
+        #expect(!written.contains("\n") && written.hasPrefix("{\"date\":") && written.hasSuffix(",\"metadata\":null}"))
+        #expect(try ScorecardReport.parse(Data(written.utf8)) == scorecard)
+        let keys = ["\"date\"", "\"repo\"", "\"scorecard\"", "\"score\"", "\"checks\"", "\"metadata\""]
+        let positions = keys.map { written.range(of: $0)!.lowerBound }
+        #expect(positions == positions.sorted(), "the official top-level key order")
     }
 
     @Test("unknown fields at the top level and in checks are ignored; absent details/metadata read as nil")

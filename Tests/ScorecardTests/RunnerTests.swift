@@ -51,7 +51,7 @@ struct RunnerTests {
         }
         let fake = try FakeScorecard("")
         defer { fake.cleanUp() }
-        try JSONEncoder().encode(report).write(to: fake.file("partial.json"))
+        try Data(report.json().utf8).write(to: fake.file("partial.json"))
         try Data(("#!/bin/sh\n" + Self.printing(fake.file("partial.json"), status: 1,
             before: "echo 'Error: check runtime error: Vulnerabilities: internal error' >&2")).utf8).write(to: fake.script)
         let run = try await fake.runner().run(clone: fake.clone, repository: "github.com/expadox/docutrust")
