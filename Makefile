@@ -30,13 +30,15 @@ chaos:
 	scripts/chaos.sh
 
 ## bench: benchmarks (release build): the job queue (with PgQueuer and procrastinate), the backfill (with git log
-## and PyDriller), re-checks and the scheduler's pass, the HTTP API, then live status streams and webhook latency
+## and PyDriller), re-checks and the scheduler's pass, the HTTP API, live status streams and webhook latency, and the
+## history window (a clone against git log --since and a plain shallow clone)
 bench:
 	scripts/bench-queue.sh
 	scripts/bench-backfill.sh
 	scripts/bench-recheck.sh
 	scripts/bench-http.sh
 	scripts/bench-live.sh
+	scripts/bench-window.sh
 
 ## clean: remove build products and the local data folder
 clean:
