@@ -31,7 +31,7 @@ public enum MergeHistory {
     /// the main line (sometimes a branch idle for months), merges the main line into a branch, or lets time pass
     /// with nothing on the main line; about one branch commit in twenty gets a committer date before its parent's.
     public static func random(seed: UInt64, events: Int, span: ClosedRange<Date>) -> [Commit] {
-        var random = SplitMix(seed: seed)
+        var random = SeededGenerator(seed: seed)
         var commits: [Commit] = []
         var tips: [String: Int] = [:]
         var lastDate: [Int: Date] = [:]
@@ -143,17 +143,5 @@ public enum MergeHistory {
         let output = try await runGit(
             ["log", "--format=%H", "--max-age=\(Int64(since.timeIntervalSince1970))", revision, "--"], in: repository)
         return Set(output.split(separator: "\n").map(String.init))
-    }
-
-    private struct SplitMix {
-        var state: UInt64
-        init(seed: UInt64) { state = seed }
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
     }
 }
