@@ -7,7 +7,7 @@
 // counting commits in the window, bytes on disk, bytes sent by the server and wall-clock time.
 //
 //   swift build -c release --product window-check
-//   .build/release/window-check [--days 365] [--runs 3] [--generated] [BARE_REPO …]
+//   .build/release/window-check [--days 365] [--runs 3] [--generated] [--keep DIR] [BARE_REPO …]
 //
 // `--generated` adds the MergeHistory fixtures (seeded histories with long-lived branches); with no repository and no
 // flag it runs those alone.
@@ -20,6 +20,8 @@ struct Options {
     var days = 365.0
     var runs = 3
     var generated = false
+    /// Keep RepoWatch's clones of the last run here (one folder per repository), for inspection.
+    var keep: String?
     var repositories: [String] = []
 
     init(_ arguments: [String]) {
@@ -29,9 +31,10 @@ struct Options {
             case "--days": days = iterator.next().flatMap(Double.init) ?? days
             case "--runs": runs = iterator.next().flatMap(Int.init) ?? runs
             case "--generated": generated = true
+            case "--keep": keep = iterator.next()
             default:
                 guard !argument.hasPrefix("-") else {
-                    print("usage: window-check [--days N] [--runs N] [--generated] [BARE_REPO …]")
+                    print("usage: window-check [--days N] [--runs N] [--generated] [--keep DIR] [BARE_REPO …]")
                     exit(2)
                 }
                 repositories.append(argument)
@@ -130,6 +133,12 @@ for (name, label) in names {
             rounds: result.window.rounds, repairBytes: result.window.bytesAdded,
             repairSeconds: Double(repair.seconds) + Double(repair.attoseconds) / 1e18,
             matches: held == expected))
+        if let keep = options.keep, run == options.runs - 1 {
+            let kept = URL(fileURLWithPath: keep).appendingPathComponent(name)
+            try? FileManager.default.removeItem(at: kept)
+            try FileManager.default.createDirectory(at: kept.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try FileManager.default.moveItem(at: oursPath, to: kept)
+        }
         try? FileManager.default.removeItem(at: oursPath)
     }
     func mib(_ bytes: Int64) -> String { String(format: "%.2f MiB", Double(bytes) / 1_048_576) }
