@@ -38,10 +38,7 @@ public struct HealthAnalysisHandler: JobHandler {
         let now = ingestion.clock()
         let version = try await scorecardVersion()
         let commandKey = ([runner.command, version] + runner.arguments).joined(separator: " ")
-        // A result cached before reports named their repository (a local run names the clone's folder) is not reused.
-        if let cached = try await store.read({ try await $0.freshScorecard(repository: id, head: head, commandKey: commandKey, now: now) }),
-            !cached.reportJSON.contains("file://")
-        {
+        if let cached = try await store.read({ try await $0.freshScorecard(repository: id, head: head, commandKey: commandKey, now: now) }) {
             context.logger.info("Scorecard result reused", metadata: [
                 "repository": "\(work.repository.url)", "head": "\(head)", "from": "\(cached.createdAt)",
             ])

@@ -29,6 +29,56 @@ struct StoreConformanceTests {
         }
     }
 
+    /// Migration 7: a Scorecard result stored before reports named their repository named the clone's folder; the
+    /// cached result and the reports in the history name the repository and the head instead, other values untouched.
+    @Test(arguments: Engine.allCases)
+    func oldScorecardResultsNameTheRepositoryNotTheClonesFolder(engine: Engine) async throws {
+        try await TestDatabase.withStore(engine) { store in
+            let alice = try await user("alice", in: store)
+            var ids: [UUID] = []
+            for text in ["https://github.com/Team/Project", "http://[::1]:8080/group/sub/name"] {
+                let added = try await store.transaction {
+                    try await $0.addToWatchlist(userID: alice.id, url: try url(text), alertsJSON: "{}", notes: nil, now: Self.now)
+                }
+                ids.append(added.entry.repository.id)
+            }
+            let head = String(repeating: "ab", count: 20)
+            for id in ids {
+                let old = """
+                    {"date":"2026-11-30T10:00:00Z","repo":{"name":"file:///var/lib/repowatch/data/clones/\(id.lowercased)","commit":"unknown"},\
+                    "scorecard":{"version":"v0.1.0","commit":"unknown"},"score":7.5,"checks":[],"metadata":null}
+                    """
+                try await store.transaction { tx in
+                    try await tx.storeScorecard(
+                        StoredScorecard(
+                            headCommit: head, commandKey: "repowatch-scorecard", version: "v0.1.0", reportJSON: old, aggregate: 7.5,
+                            erroredChecks: [], exitCode: 0, createdAt: Self.now, expiresAt: Self.now.addingTimeInterval(86_400)),
+                        repository: id, durationMilliseconds: 5)
+                    try await tx.insertHealthReport(HealthReportRecord(
+                        id: UUID(), repositoryID: id, headCommit: head, scorecardVersion: "v0.1.0", healthScore: 70, confidence: 1,
+                        reportJSON: #"{"head_commit":"\#(head)","scorecard":\#(old),"scorecard_version":"v0.1.0"}"#, createdAt: Self.now))
+                }
+            }
+            let migration = try #require(Migrations.all.first { $0.version == 7 })
+            try await store.transaction { tx in
+                for statement in migration.rendered(for: tx.dialect) { try await tx.execute(SQL(stringLiteral: statement)) }
+            }
+            // GitHub's paths are kept lower-cased (its owners and names are case-insensitive).
+            for (id, name) in zip(ids, ["github.com/team/project", "[::1]:8080/group/sub/name"]) {
+                let result = try #require(try await store.read { try await $0.latestScorecard(repository: id, head: head) })
+                let report = try #require(try JSONSerialization.jsonObject(with: Data(result.reportJSON.utf8)) as? [String: Any])
+                #expect(report["repo"] as? [String: String] == ["name": name, "commit": head])
+                #expect(report["score"] as? Double == 7.5 && (report["scorecard"] as? [String: String])?["version"] == "v0.1.0")
+                let health = try #require(try await store.read { try await $0.latestHealthReport(repository: id) })
+                let healthJSON = try #require(try JSONSerialization.jsonObject(with: Data(health.reportJSON.utf8)) as? [String: Any])
+                let scorecard = try #require(healthJSON["scorecard"] as? [String: Any])
+                #expect(scorecard["repo"] as? [String: String] == ["name": name, "commit": head])
+                #expect(healthJSON["head_commit"] as? String == head)
+                #expect(!result.reportJSON.contains("file:") && !health.reportJSON.contains("file:"))
+            }
+        }
+    }
+
     @Test(arguments: Engine.allCases)
     func oneRepositoryRowPerCanonicalURL(engine: Engine) async throws {
         try await TestDatabase.withStore(engine) { store in

@@ -15,15 +15,19 @@ public struct Migration: Sendable {
     public let statements: [String]
     /// Statements for PostgreSQL alone, run after the shared ones (triggers that feed `NOTIFY`).
     public let postgresStatements: [String]
+    /// Statements for SQLite alone, run after the shared ones (where the engines' JSON functions differ).
+    public let sqliteStatements: [String]
 
-    public init(version: Int, name: String, statements: [String], postgresStatements: [String] = []) {
+    public init(version: Int, name: String, statements: [String], postgresStatements: [String] = [], sqliteStatements: [String] = []) {
         self.version = version
         self.name = name
         self.statements = statements
         self.postgresStatements = postgresStatements
+        self.sqliteStatements = sqliteStatements
     }
 
-    func rendered(for dialect: SQLDialect) -> [String] {
+    /// The statements as `dialect` runs them: the shared ones, then the engine's own, with the types spelled its way.
+    public func rendered(for dialect: SQLDialect) -> [String] {
         let types: [(String, String, String)] = [
             ("{uuid}", "TEXT", "uuid"),
             ("{timestamp}", "INTEGER", "timestamptz"),
@@ -38,7 +42,7 @@ public struct Migration: Sendable {
             // and vacuum runs early on a table whose rows churn (QUEUE-NOTES: River#59, pg-boss#202).
             ("{fillfactor}", "", "WITH (fillfactor = 70, autovacuum_vacuum_scale_factor = 0.01, autovacuum_vacuum_threshold = 1000)"),
         ]
-        return (statements + (dialect == .postgres ? postgresStatements : [])).map { statement in
+        return (statements + (dialect == .postgres ? postgresStatements : sqliteStatements)).map { statement in
             types.reduce(statement) { text, type in
                 text.replacingOccurrences(of: type.0, with: dialect == .sqlite ? type.1 : type.2)
             }
@@ -381,6 +385,46 @@ public enum Migrations {
             """,
             "CREATE TRIGGER alert_events_inserted AFTER INSERT ON alert_events FOR EACH ROW EXECUTE FUNCTION repowatch_notify_alert()",
         ]),
+        // Scorecard results written before reports named their repository hold the clone's folder
+        // (`{"name": "file:///…/clones/<id>", "commit": "unknown"}`): they name the repository (`host[:port]/owner/name`,
+        // as RepoWatch writes them now) and the head analysed instead, in the cached results and in the history.
+        Migration(version: 7, name: "Scorecard results and health reports name the repository, not the clone's folder", statements: [],
+            postgresStatements: [
+                """
+                UPDATE scorecard_results AS s
+                SET report = jsonb_set(s.report::jsonb, '{repo}', jsonb_build_object('name',
+                    (CASE WHEN strpos(r.host, ':') > 0 THEN '[' || r.host || ']' ELSE r.host END)
+                        || COALESCE(':' || r.port, '') || '/' || r.owner || '/' || r.name, 'commit', s.head_commit))::json
+                FROM repositories AS r
+                WHERE r.id = s.repository_id AND s.report::jsonb #>> '{repo,name}' LIKE 'file:%'
+                """,
+                """
+                UPDATE health_reports AS h
+                SET report = jsonb_set(h.report::jsonb, '{scorecard,repo}', jsonb_build_object('name',
+                    (CASE WHEN strpos(r.host, ':') > 0 THEN '[' || r.host || ']' ELSE r.host END)
+                        || COALESCE(':' || r.port, '') || '/' || r.owner || '/' || r.name, 'commit', h.head_commit))::json
+                FROM repositories AS r
+                WHERE r.id = h.repository_id AND h.report::jsonb #>> '{scorecard,repo,name}' LIKE 'file:%'
+                """,
+            ],
+            sqliteStatements: [
+                """
+                UPDATE scorecard_results
+                SET report = json_set(report, '$.repo', json_object('name',
+                    (SELECT (CASE WHEN instr(r.host, ':') > 0 THEN '[' || r.host || ']' ELSE r.host END)
+                        || COALESCE(':' || r.port, '') || '/' || r.owner || '/' || r.name
+                     FROM repositories AS r WHERE r.id = scorecard_results.repository_id), 'commit', head_commit))
+                WHERE json_extract(report, '$.repo.name') LIKE 'file:%'
+                """,
+                """
+                UPDATE health_reports
+                SET report = json_set(report, '$.scorecard.repo', json_object('name',
+                    (SELECT (CASE WHEN instr(r.host, ':') > 0 THEN '[' || r.host || ']' ELSE r.host END)
+                        || COALESCE(':' || r.port, '') || '/' || r.owner || '/' || r.name
+                     FROM repositories AS r WHERE r.id = health_reports.repository_id), 'commit', head_commit))
+                WHERE json_extract(report, '$.scorecard.repo.name') LIKE 'file:%'
+                """,
+            ]),
     ]
 
     /// The newest version this binary knows.
