@@ -61,12 +61,6 @@ func median(_ values: [Double]) -> Double {
     return sorted.isEmpty ? 0 : sorted[sorted.count / 2]
 }
 
-func diskUsage(_ url: URL) -> Int64 { DiskUsage.allocatedBytes(under: url.path) }
-
-func logSet(_ since: Date, in repository: URL, revision: String) async throws -> Set<String> {
-    try await MergeHistory.logSince(since, in: repository, revision: revision)
-}
-
 let options = Options(CommandLine.arguments)
 let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("window-check-\(UUID().uuidString)")
 let served = scratch.appendingPathComponent("served")
@@ -103,7 +97,7 @@ print("| repository | git log --since (full) | plain --shallow-since: commits / 
 print("|---|---|---|---|---|---|")
 for (name, label) in names {
     let source = served.appendingPathComponent(name)
-    let expected = try await logSet(since, in: source, revision: "HEAD")
+    let expected = try await MergeHistory.logSince(since, in: source, revision: "HEAD")
     var plain: [Sample] = []
     var ours: [Sample] = []
     for run in 0..<options.runs {
@@ -116,7 +110,7 @@ for (name, label) in names {
             in: scratch)
         var elapsed = clock.now - started
         plain.append(Sample(
-            inWindow: try await logSet(since, in: plainPath, revision: "HEAD").count, diskBytes: diskUsage(plainPath),
+            inWindow: try await MergeHistory.logSince(since, in: plainPath, revision: "HEAD").count, diskBytes: DiskUsage.allocatedBytes(under: plainPath.path),
             sentBytes: server.statistics.bytesSent, seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18))
         try? FileManager.default.removeItem(at: plainPath)
 
@@ -125,10 +119,10 @@ for (name, label) in names {
         started = clock.now
         let result = try await git.clone(GitRemote(url: server.url(for: name)), into: oursPath, since: since)
         elapsed = clock.now - started
-        let held = try await logSet(since, in: oursPath, revision: "HEAD")
+        let held = try await MergeHistory.logSince(since, in: oursPath, revision: "HEAD")
         let repair = result.window.duration.components
         ours.append(Sample(
-            inWindow: held.count, diskBytes: diskUsage(oursPath), sentBytes: server.statistics.bytesSent,
+            inWindow: held.count, diskBytes: DiskUsage.allocatedBytes(under: oursPath.path), sentBytes: server.statistics.bytesSent,
             seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18,
             rounds: result.window.rounds, repairBytes: result.window.bytesAdded,
             repairSeconds: Double(repair.seconds) + Double(repair.attoseconds) / 1e18,
