@@ -40,6 +40,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         // Runs `git` as a child process (process groups, timeouts, clean environment) without blocking Swift's threads.
         .package(url: "https://github.com/swiftlang/swift-subprocess.git", from: "1.0.2"),
+        // The dashboard's templates: logic-less, and `{{value}}` is HTML-escaped (the templates never use the raw forms).
+        .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
     ],
     targets: [
         // The pipeline, in the order an entry travels through it.
@@ -194,11 +196,38 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // API: the HTTP surface (Hummingbird): routes, authentication, errors, metrics, OpenAPI document.
+        // Dashboard: the pages people look at — templates (Templates/, compiled into the binary), the SVG charts and
+        // badges, the stylesheet and the few lines of script. Rendering only: no I/O; the API target serves them.
+        .target(
+            name: "Dashboard",
+            dependencies: [
+                .product(name: "Mustache", package: "swift-mustache"),
+            ],
+            resources: [
+                .embedInCode("Templates/layout.mustache"),
+                .embedInCode("Templates/sign-in.mustache"),
+                .embedInCode("Templates/watchlist.mustache"),
+                .embedInCode("Templates/row.mustache"),
+                .embedInCode("Templates/row-fragment.mustache"),
+                .embedInCode("Templates/repository.mustache"),
+                .embedInCode("Templates/confirm-delete.mustache"),
+                .embedInCode("Templates/admin.mustache"),
+                .embedInCode("Templates/message.mustache"),
+                .embedInCode("Templates/alert-fields.mustache"),
+                .embedInCode("Templates/line-chart.mustache"),
+                .embedInCode("Templates/bar-chart.mustache"),
+                .embedInCode("Templates/badge.mustache"),
+                .embedInCode("Assets/dashboard.css"),
+                .embedInCode("Assets/live.js"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // API: the HTTP surface (Hummingbird): routes, authentication, errors, metrics, OpenAPI document, and the
+        // dashboard's pages (behind a session cookie, never on /v1).
         .target(
             name: "API",
             dependencies: [
-                "Domain", "Store", "Settings", "Queue", "Pipeline", "Analysis", "Egress", "Webhooks",
+                "Domain", "Store", "Settings", "Queue", "Pipeline", "Analysis", "Egress", "Webhooks", "Dashboard",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),

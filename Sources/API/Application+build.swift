@@ -44,9 +44,9 @@ public func buildApplication(
     SystemController(store: store, queue: queue, registry: registry, settings: settings).addRoutes(to: router)
 
     // Live status: one listener per process wakes the streams of what changed, whichever process changed it.
-    let live = LiveUpdates(store: store, slowClientTimeout: settings.liveSlowClientTimeout, logger: logger)
+    let liveUpdates = LiveUpdates(store: store, slowClientTimeout: settings.liveSlowClientTimeout, logger: logger)
     var service = WatchlistService(store: store, lifecycle: lifecycle, queue: queue, settings: settings, tokens: tokens)
-    service.entryDeleted = { live.wake(entries: [$0]) }
+    service.entryDeleted = { liveUpdates.wake(entries: [$0]) }
     let auth = AuthMiddleware(store: store, cache: CallerCache(ttl: .seconds(settings.keyCacheSeconds)))
     let v1 = router.group("v1").add(middleware: auth)
     // Status answers are cached while they are current: exact on PostgreSQL while the invalidator
@@ -57,8 +57,8 @@ public func buildApplication(
         store.supportsNotifications && settings.statusCacheMilliseconds > 0
         ? [StatusCacheInvalidator(store: store, cache: statusCache, logger: logger)] : []
     WatchlistController(service: service, statusCache: statusCache).addRoutes(to: v1)
-    LiveController(service: service, live: live, heartbeat: settings.liveHeartbeat)
-        .addRoutes(to: v1)
+    let live = LiveController(service: service, live: liveUpdates, heartbeat: settings.liveHeartbeat)
+    live.addRoutes(to: v1)
     RepositoryController(store: store, settings: settings).addRoutes(to: v1)
     JobsController(queue: queue, settings: settings).addRoutes(to: v1)
     EventsController(store: store, settings: settings).addRoutes(to: v1)
@@ -66,6 +66,15 @@ public func buildApplication(
         .addRoutes(to: v1)
     let activity = router.group("activity").add(middleware: auth)
     SeedController(service: service).addRoutes(to: activity)
+
+    // The dashboard at /: pages behind a session cookie (never accepted by /v1), errors as pages.
+    let pages = DashboardPages()
+    let session = DashboardSession(store: store, settings: settings)
+    let signedIn = router.group().add(middleware: SessionMiddleware(session: session, pages: pages))
+        .add(middleware: DashboardErrorMiddleware(pages: pages))
+    DashboardController(service: service, session: session, pages: pages, live: live)
+        .addRoutes(to: router, signedIn: signedIn)
+    BadgeController(store: store, settings: settings, pages: pages).addRoutes(to: router)
 
     var app = Application(
         router: router,
@@ -82,7 +91,7 @@ public func buildApplication(
             // Past the cap, connections wait in the kernel's backlog: slow or idle clients cannot take the
             // process's file descriptors and memory without bound (with http.idle_timeout closing idle ones).
             availableConnectionsDelegate: MaximumAvailableConnections(settings.httpMaxConnections)),
-        services: [store, migrations] + services + cacheServices + [live],
+        services: [store, migrations] + services + cacheServices + [liveUpdates],
         logger: logger
     )
     // The store runs as a service started before the server; no request is accepted before its schema is current.

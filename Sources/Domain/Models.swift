@@ -18,13 +18,15 @@ public struct Repository: Sendable, Equatable {
     public var healthScore: Double?
     /// When the last check (first run or re-check) completed.
     public var lastCheckedAt: Date?
+    /// When the head commit was made (committer date): the repository's last commit.
+    public var headCommittedAt: Date?
     public var createdAt: Date
     public var updatedAt: Date
 
     public init(
         id: UUID, url: RepositoryURL, state: ProcessingState, headCommit: String? = nil, defaultBranch: String? = nil,
         nextCheckAt: Date? = nil, attempts: Int = 0, failureReason: String? = nil, isPrivate: Bool = false, healthScore: Double? = nil,
-        lastCheckedAt: Date? = nil, createdAt: Date, updatedAt: Date
+        lastCheckedAt: Date? = nil, headCommittedAt: Date? = nil, createdAt: Date, updatedAt: Date
     ) {
         self.id = id
         self.url = url
@@ -37,6 +39,7 @@ public struct Repository: Sendable, Equatable {
         self.isPrivate = isPrivate
         self.healthScore = healthScore
         self.lastCheckedAt = lastCheckedAt
+        self.headCommittedAt = headCommittedAt
         self.createdAt = createdAt
         self.updatedAt = updatedAt
     }

@@ -57,6 +57,11 @@ extension Lifecycle {
         return stalled.map(\.id)
     }
 
+    /// The stalled repositories themselves (at most `limit`, longest-stalled first), for the admin page.
+    public static func stalledRepositories(store: any Store, limit: Int) async throws -> [(id: UUID, updatedAt: Date)] {
+        try await store.read { try await $0.repositoriesWithoutUnfinishedJob(jobKeyPrefixes: stageKeyPrefixes, limit: limit) }
+    }
+
     /// How many repositories are stalled now, and for how long the oldest has been.
     public static func stallStats(store: any Store, now: Date = Date()) async throws -> StallStats {
         let (count, oldest) = try await store.read { try await $0.countRepositoriesWithoutUnfinishedJob(jobKeyPrefixes: stageKeyPrefixes) }

@@ -52,7 +52,8 @@ public struct ProbeHandler: JobHandler {
     }
 }
 
-/// Retention: deletes old finished jobs (see ``JobQueue/prune(_:)``).
+/// Retention: deletes old finished jobs (see ``JobQueue/prune(_:)``), and the dashboard's ended sessions (expired, or
+/// of a revoked key: they no longer authenticate anyone, this only frees their rows).
 public struct PruneJobsJob: JobArguments {
     public static let kind = "prune-jobs"
     public static let queue = "maintenance"
@@ -69,5 +70,7 @@ public struct PruneJobsHandler: JobHandler {
     public func handle(_ arguments: PruneJobsJob, context: JobContext) async throws {
         let deleted = try await context.queue.prune(retention)
         if deleted > 0 { context.logger.info("pruned finished jobs", metadata: ["deleted": "\(deleted)"]) }
+        let sessions = try await context.queue.store.transaction { try await $0.deleteEndedSessions() }
+        if sessions > 0 { context.logger.info("deleted ended dashboard sessions", metadata: ["deleted": "\(sessions)"]) }
     }
 }

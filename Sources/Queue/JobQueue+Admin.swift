@@ -52,6 +52,23 @@ extension JobQueue {
         }
     }
 
+    /// Jobs finished since `since`, per queue and final state (`completed`, `discarded`, `cancelled`): the throughput
+    /// the dashboard's admin page shows for the last hour. Walks the `(state, finalized_at)` index.
+    public func finished(since: Date) async throws -> [String: [JobState: Int]] {
+        let rows = try await store.read { db in
+            try await db.query("""
+                SELECT queue, state, COUNT(*) AS n FROM jobs
+                WHERE state IN ('completed', 'discarded', 'cancelled') AND finalized_at >= \(since) GROUP BY queue, state
+                """)
+        }
+        var result: [String: [JobState: Int]] = [:]
+        for row in rows {
+            guard let state = JobState(rawValue: try row.require("state", row.string)) else { continue }
+            result[try row.require("queue", row.string), default: [:]][state] = Int(try row.require("n", row.int))
+        }
+        return result
+    }
+
     /// One job, for inspection.
     public func job(id: Int64) async throws -> JobRecord? {
         try await store.read { try await $0.first("SELECT * FROM jobs WHERE id = \(id)") }.map(Self.decodeRecord)

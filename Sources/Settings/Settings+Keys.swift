@@ -130,6 +130,10 @@ extension Settings {
             "A live status stream (Server-Sent Events, WebSocket) with nothing to send sends a heartbeat this often."),
         Key("live.slow_client_timeout", .duration(1...300), "10s",
             "A live status client that has not taken a message for this long is disconnected; nothing is buffered for it meanwhile."),
+        Key("dashboard.session_ttl", .duration(300...2_592_000), "12h",
+            "A dashboard sign-in lasts this long (the session also ends when its API key is revoked, or at sign-out)."),
+        Key("dashboard.secure_cookie", .choice(["auto", "always", "never"]), "auto",
+            "Mark the dashboard's cookies Secure: always, never, or auto (when a TLS-terminating proxy sends X-Forwarded-Proto: https)."),
         Key("secrets.token_key", .string, "", secret: true,
             "Base64 of 32 random bytes: the AES-256-GCM key for repository tokens. Empty: data_dir/token.key is created on SQLite; on PostgreSQL tokens are refused until a key is set."),
     ]

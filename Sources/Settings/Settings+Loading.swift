@@ -299,7 +299,8 @@ extension Settings {
                 disableAfterFailures: try integer("webhooks.disable_after_failures"), disableAfter: try duration("webhooks.disable_after"),
                 hosts: webhookHosts, maxPerUser: try integer("webhooks.max_per_user"), secretOverlap: try duration("webhooks.secret_overlap")),
             liveHeartbeat: try duration("live.heartbeat"),
-            liveSlowClientTimeout: try duration("live.slow_client_timeout"))
+            liveSlowClientTimeout: try duration("live.slow_client_timeout"),
+            dashboard: Dashboard(sessionTTL: try duration("dashboard.session_ttl"), secureCookie: try string("dashboard.secure_cookie")))
     }
 
     static func split(_ text: String) -> [String] {

@@ -46,6 +46,16 @@ public struct Settings: Sendable, Equatable {
     /// Live status streams (`live.*`).
     public var liveHeartbeat: Duration
     public var liveSlowClientTimeout: Duration
+    /// The dashboard's sign-in (`dashboard.*`).
+    public var dashboard: Dashboard
+
+    /// The dashboard's sessions (`dashboard.*`).
+    public struct Dashboard: Sendable, Equatable {
+        /// How long a sign-in lasts.
+        public var sessionTTL: Duration
+        /// `auto` (Secure when the request came through TLS, as `X-Forwarded-Proto: https` says), `always`, `never`.
+        public var secureCookie: String
+    }
 
     /// Webhook deliveries (`webhooks.*`).
     public struct Webhooks: Sendable, Equatable {

@@ -149,7 +149,7 @@ extension SQLExecutor {
         """
         r.id AS r_id, r.canonical_url, r.scheme, r.host, r.port, r.owner, r.name, r.status, r.stage, r.progress, r.refreshing,
         r.processing_started_at, r.processing_completed_at, r.last_error, r.head_commit, r.default_branch, r.next_check_at,
-        r.attempts, r.failure_reason, r.private_to, r.health_score, r.last_checked_at,
+        r.attempts, r.failure_reason, r.private_to, r.health_score, r.last_checked_at, r.head_committed_at,
         r.created_at AS r_created_at, r.updated_at AS r_updated_at
         """
     }
@@ -192,7 +192,7 @@ extension SQLExecutor {
             defaultBranch: try row.string("default_branch"), nextCheckAt: try row.date("next_check_at"),
             attempts: Int(try row.int("attempts") ?? 0), failureReason: try row.string("failure_reason"),
             isPrivate: try row.uuid("private_to") != nil, healthScore: try row.double("health_score"),
-            lastCheckedAt: try row.date("last_checked_at"), createdAt: try row.require("r_created_at", row.date), updatedAt: try row.require("r_updated_at", row.date))
+            lastCheckedAt: try row.date("last_checked_at"), headCommittedAt: try row.date("head_committed_at"), createdAt: try row.require("r_created_at", row.date), updatedAt: try row.require("r_updated_at", row.date))
     }
 
     static func decodeEntry(_ row: any SQLRow) throws -> EntryWithRepository {

@@ -425,6 +425,22 @@ public enum Migrations {
                 WHERE json_extract(report, '$.scorecard.repo.name') LIKE 'file:%'
                 """,
             ]),
+        Migration(version: 8, name: "dashboard sessions", statements: [
+            // A browser's sign-in to the dashboard. Only the SHA-256 of the cookie's token is stored; the session
+            // belongs to the API key it was opened with and ends with it (revoked: the lookup joins the key; deleted:
+            // the cascade). The CSRF token is derived from the cookie's token (HMAC), so nothing else is kept.
+            """
+            CREATE TABLE dashboard_sessions (
+                id {uuid} PRIMARY KEY,
+                token_hash TEXT NOT NULL UNIQUE,
+                key_id {uuid} NOT NULL REFERENCES api_keys(id) ON DELETE CASCADE,
+                created_at {timestamp} NOT NULL,
+                expires_at {timestamp} NOT NULL
+            )
+            """,
+            "CREATE INDEX dashboard_sessions_key ON dashboard_sessions (key_id)",
+            "CREATE INDEX dashboard_sessions_expiry ON dashboard_sessions (expires_at)",
+        ]),
     ]
 
     /// The newest version this binary knows.
