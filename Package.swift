@@ -18,6 +18,7 @@ let package = Package(
         .executable(name: "recheck-bench", targets: ["RecheckBench"]),
         .executable(name: "repowatch-scorecard", targets: ["repowatch-scorecard"]),
         .executable(name: "alert-bench", targets: ["AlertBench"]),
+        .executable(name: "dashboard-bench", targets: ["DashboardBench"]),
         .executable(name: "window-check", targets: ["WindowCheck"]),
     ],
     dependencies: [
@@ -331,6 +332,17 @@ let package = Package(
             path: "Benchmarks/AlertBench",
             swiftSettings: swiftSettings
         ),
+        // `make bench`: time to first byte and size of the dashboard's watchlist (500 entries) and repository page (1 000
+        // commits, 100 reports), seeded through the store and the pipeline, served by the real binary, on both engines.
+        .executableTarget(
+            name: "DashboardBench",
+            dependencies: [
+                "Domain", "Store", "Queue", "Pipeline", "Scorecard", "Settings", "TestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Benchmarks/DashboardBench",
+            swiftSettings: swiftSettings
+        ),
         // `make bench`: the history window of RepoWatch's clone against `git log --since` and a plain shallow clone.
         .executableTarget(
             name: "WindowCheck",
@@ -430,6 +442,8 @@ let package = Package(
             resources: [.copy("Fixtures")],
             swiftSettings: swiftSettings
         ),
+        // The dashboard's rendering alone: escaping by construction, charts, badges.
+        .testTarget(name: "DashboardTests", dependencies: ["Dashboard"], swiftSettings: swiftSettings),
         .testTarget(name: "SettingsTests", dependencies: ["Settings", "Domain"], swiftSettings: swiftSettings),
         .testTarget(
             name: "StoreTests",
@@ -443,7 +457,7 @@ let package = Package(
         .testTarget(
             name: "APITests",
             dependencies: [
-                "API", "Store", "Settings", "Domain", "Queue", "Pipeline", "TestSupport",
+                "API", "Store", "Settings", "Domain", "Queue", "Pipeline", "TestSupport", "Dashboard",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

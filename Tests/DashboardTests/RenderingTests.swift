@@ -1,0 +1,98 @@
+import Dashboard
+import Foundation
+import Testing
+
+/// The pages' rendering on its own: escaping by construction, the charts' geometry, the badge.
+@Suite("Dashboard rendering")
+struct RenderingTests {
+    let pages = Pages()
+    let session = SessionView(userName: "alice", isAdmin: false, csrfToken: "c5rf")
+
+    /// The unescaped forms of Mustache (`{{{x}}}`, `{{&x}}`) appear in no template: every value is escaped.
+    @Test func noTemplateUsesTheUnescapedForms() {
+        for (name, bytes) in Pages.templates {
+            let text = String(decoding: bytes, as: UTF8.self)
+            #expect(!text.contains("{{{"), "\(name) uses {{{…}}}")
+            #expect(!text.contains("{{&"), "\(name) uses {{&…}}")
+            #expect(!text.contains("{{=") , "\(name) changes the delimiters (which could hide an unescaped tag)")
+            #expect(!text.contains("style=\""), "\(name) has an inline style (the pages' CSP forbids them)")
+            #expect(!text.contains("<script>"), "\(name) has an inline script (the pages' CSP forbids them)")
+        }
+    }
+
+    static let hostile = #"<script>alert("x")</script>' onmouseover='x' &amp;"#
+
+    /// Text from users and repositories (notes, author names, check reasons and details, URLs) reaches the page escaped,
+    /// in element text and in attribute values alike.
+    @Test func hostileTextIsEscapedEverywhere() {
+        let row = WatchlistRow(
+            id: Self.hostile, url: Self.hostile, status: "ready", stage: "done", progress: 100, healthScore: Self.hostile,
+            lastCommit: Self.hostile, lastCommitISO: Self.hostile, refreshing: true, stale: true, isPrivate: true, notes: Self.hostile)
+        var form = EntryForm()
+        form.repoURL = Self.hostile
+        form.notes = Self.hostile
+        form.repoURLError = Self.hostile
+        form.alerts.scoreBelow = Self.hostile
+        form.alerts.setError(field: "score_below", message: Self.hostile)
+        let watchlist = pages.render(WatchlistPage(
+            session: SessionView(userName: Self.hostile, isAdmin: true, csrfToken: Self.hostile),
+            filters: [FilterLink(status: "all", label: Self.hostile, href: Self.hostile, current: true)], rows: [row], form: form,
+            flash: Self.hostile, nextPage: Self.hostile, filterLabel: Self.hostile))
+        let repository = pages.render(RepositoryPage(
+            title: Self.hostile, session: session, entryID: Self.hostile, url: Self.hostile, status: "failed", stage: "cloning", progress: 3,
+            refreshing: false, lastError: Self.hostile, notes: Self.hostile, healthScore: "1",
+            figures: [Figure(id: "x", label: Self.hostile, value: Self.hostile)],
+            healthChart: LineChart(id: "health-chart", title: Self.hostile, samples: []),
+            commitsChart: BarChart(id: "commits-chart", title: Self.hostile, counts: Array(repeating: 1, count: 52), end: Date()),
+            topAuthors: [AuthorRow(name: Self.hostile, commits: 3)],
+            checks: [CheckRow(name: Self.hostile, score: "3", grade: "poor", reason: Self.hostile, documentation: Self.hostile, details: [Self.hostile])],
+            scorecardNote: Self.hostile, alerts: form.alerts, events: [EventRow(at: Self.hostile, atISO: Self.hostile, rule: Self.hostile, summary: Self.hostile)],
+            flash: Self.hostile, canRetry: true, canRecheck: false))
+        for page in [watchlist, repository] {
+            #expect(!page.contains("<script>alert"), "a script tag got through")
+            #expect(!page.contains("' onmouseover='"), "a quote got through into an attribute")
+            #expect(page.contains("&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&#39; onmouseover=&#39;x&#39; &amp;amp;"))
+        }
+    }
+
+    @Test func theHistoryChartHasOnePointPerReportOnBothAxes() throws {
+        let start = Date(timeIntervalSince1970: 1_760_000_000)
+        let samples = (0..<100).map { LineChart.Sample(at: start.addingTimeInterval(Double($0) * 86_400), health: Double($0), scorecard: $0 % 10 == 0 ? nil : 5) }
+        let chart = LineChart(id: "health-chart", title: "History", samples: samples)
+        #expect(chart.healthPoints.count == 100)
+        #expect(chart.scorecardPoints.count == 90, "reports without a Scorecard result have no Scorecard point")
+        // Oldest at the left edge, newest at the right; 0 at the bottom, 100 at the top.
+        #expect(chart.healthPoints.first?.cx == "48.0" && chart.healthPoints.last?.cx == "672.0")
+        #expect(chart.healthPoints.first?.cy == "208.0" && chart.healthPoints.last.map { Double($0.cy)! < 20 } == true)
+        let html = pages.render(RepositoryPage(
+            title: "t", session: session, entryID: "e", url: "u", status: "ready", stage: "done", progress: 100, refreshing: false, lastError: nil,
+            notes: nil, healthScore: "99", figures: [], healthChart: chart,
+            commitsChart: BarChart(id: "commits-chart", title: "Weekly", counts: (0..<52).map { $0 % 7 }, end: start), topAuthors: [], checks: [],
+            scorecardNote: nil, alerts: AlertFields(), events: [], flash: nil, canRetry: false, canRecheck: true))
+        #expect(html.components(separatedBy: "<circle class=\"point\"").count - 1 == 100)
+        #expect(html.components(separatedBy: "<circle class=\"point-scorecard\"").count - 1 == 90)
+        #expect(html.components(separatedBy: "<rect class=\"bar\"").count - 1 == 52)
+        // The text alternative: a title and a description the chart is labelled by, and the data as a table.
+        #expect(html.contains(#"<svg id="health-chart" role="img" aria-labelledby="health-chart-title health-chart-desc""#))
+        #expect(html.contains("100 reports from 2025-10-09 to 2026-01-16; latest health score 99, Scorecard 5."))
+    }
+
+    @Test func barsAreScaledToARoundTopAndLabelled() {
+        let counts = (0..<52).map { $0 == 51 ? 37 : $0 % 5 }
+        let chart = BarChart(id: "commits-chart", title: "Weekly", counts: counts, end: Date(timeIntervalSince1970: 1_780_000_000))
+        #expect(chart.bars.count == 52)
+        #expect(chart.valueTicks.map(\.label) == ["0", "25", "50"], "37 rounds up to an axis of 50")
+        #expect(chart.bars.last?.label.hasSuffix(": 37 commits") == true)
+        // 37 of 50 on a 156-pixel plot (12…168).
+        #expect(chart.bars.last?.height == "115.4")
+        #expect(chart.summary.contains("busiest week") && chart.summary.hasPrefix("\(counts.reduce(0, +)) commits in 52 weeks"))
+    }
+
+    @Test func badgesShowTheScoreOrWhyNot() {
+        let good = pages.render(Badge(score: 82.4, status: "ready"))
+        #expect(good.contains(">82<") && good.contains("#1a7f37") && good.hasPrefix("<svg xmlns=\"http://www.w3.org/2000/svg\""))
+        #expect(pages.render(Badge(score: 30, status: "ready")).contains("#cf222e"))
+        #expect(pages.render(Badge(score: nil, status: "processing")).contains(">pending<"))
+        #expect(pages.render(Badge(score: 90, status: "failed")).contains(">failed<"))
+    }
+}
