@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install the Debian packages RepoWatch needs, for the groups named as arguments:
 #   run    what `repowatch serve` needs at run time (SQLite is compiled in)
-#   test   run + a PostgreSQL server for the store tests, Python for schemathesis, pgrep
+#   test   run + a PostgreSQL server for the store tests, Python for schemathesis, pgrep, and Chromium with its
+#          WebDriver for the dashboard's browser test (Debian's chromium, chromium-driver: /usr/bin/chromium, chromedriver)
 #   bench  test + wrk
 # Only missing packages are installed, so a second call costs a few dpkg-query calls.
 # Usage: scripts/install-deps.sh run|test|bench ...
@@ -15,7 +16,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # libgit2-dev + pkg-config: the CLibGit2 system-library target (GitHistory) builds and links against Debian's libgit2.
 run_pkgs=(git curl ca-certificates libgit2-dev pkg-config)
 # postgresql pulls in the server binaries (initdb, pg_ctl under /usr/lib/postgresql/<ver>/bin).
-test_pkgs=("${run_pkgs[@]}" postgresql python3-venv python3-pip procps)
+# chromium + chromium-driver: the dashboard's real-browser test (selenium, headless) and its screenshots.
+test_pkgs=("${run_pkgs[@]}" postgresql python3-venv python3-pip procps chromium chromium-driver)
 bench_pkgs=("${test_pkgs[@]}" wrk)
 
 wanted=()

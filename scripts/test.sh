@@ -11,7 +11,8 @@ source scripts/lib.sh
 
 scripts/install-deps.sh test
 ensure_swift_on_path
-# The reference Standard Webhooks verifier the webhook end-to-end test's receiver uses.
+# The reference Standard Webhooks verifier the webhook end-to-end test's receiver uses, and selenium for the
+# dashboard's browser test.
 scripts/python-venv.sh
 
 if ! swift build --build-tests; then
@@ -25,11 +26,13 @@ start_throwaway_postgres
 swift_log=.build/swift-test.log
 set +e
 # The fault-injection tests (real processes under faults: the chaos driver, PostgreSQL restarted and stopped under
-# load) load both cores for a minute or two: they run on their own, after the rest, so that they cannot slow the
-# tests that wait for something to happen within a bound.
-TEST_POSTGRES_URL=$pg_url swift test --skip-build --skip ChaosTests --skip DatabaseOutageTests 2>&1 | tee "$swift_log"
+# load) and the dashboard's real-browser test (headless Chromium) load both cores for a minute or two: they run on
+# their own, after the rest, so that they cannot slow the tests that wait for something to happen within a bound.
+TEST_POSTGRES_URL=$pg_url swift test --skip-build --skip ChaosTests --skip DatabaseOutageTests --skip DashboardBrowserTests \
+    2>&1 | tee "$swift_log"
 swift_rc=${PIPESTATUS[0]}
-TEST_POSTGRES_URL=$pg_url swift test --skip-build --filter 'ChaosTests|DatabaseOutageTests' 2>&1 | tee -a "$swift_log"
+TEST_POSTGRES_URL=$pg_url swift test --skip-build --filter 'ChaosTests|DatabaseOutageTests|DashboardBrowserTests' 2>&1 |
+    tee -a "$swift_log"
 chaos_rc=${PIPESTATUS[0]}
 ((swift_rc != 0)) || swift_rc=$chaos_rc
 set -e

@@ -44,7 +44,7 @@ public func buildApplication(
     SystemController(store: store, queue: queue, registry: registry, settings: settings).addRoutes(to: router)
 
     // Live status: one listener per process wakes the streams of what changed, whichever process changed it.
-    let liveUpdates = LiveUpdates(store: store, slowClientTimeout: settings.liveSlowClientTimeout, logger: logger)
+    let liveUpdates = LiveUpdates(store: store, slowClientTimeout: settings.liveSlowClientTimeout, migrations: migrations, logger: logger)
     var service = WatchlistService(store: store, lifecycle: lifecycle, queue: queue, settings: settings, tokens: tokens)
     service.entryDeleted = { liveUpdates.wake(entries: [$0]) }
     let auth = AuthMiddleware(store: store, cache: CallerCache(ttl: .seconds(settings.keyCacheSeconds)))

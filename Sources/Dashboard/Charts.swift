@@ -59,7 +59,7 @@ public struct LineChart: Sendable {
 
     /// - Parameter samples: oldest first.
     public init(id: String, title: String, samples: [Sample]) {
-        let (left, right, top, bottom) = (48, 720 - 48, 12, 240 - 32)
+        let (left, right, top, bottom) = (48, 720 - 48, 28, 240 - 32)
         (plotLeft, plotRight, plotTop, plotBottom) = (left, right, top, bottom)
         self.id = id
         self.title = title
@@ -100,7 +100,9 @@ public struct LineChart: Sendable {
             let count = samples.count == 1 ? 1 : 4
             for index in 0..<count {
                 let date = count == 1 ? firstSample.at : Date(timeIntervalSince1970: first + span * Double(index) / Double(count - 1))
-                times.append(Tick(x: Format.coordinate(x(date)), y: "\(bottom + 20)", x2: "", y2: "", label: Format.day(date)))
+                // Reports within two days of each other are told apart by the time of day.
+                let label = span < 2 * 86_400 && samples.count > 1 ? Format.time(date) : Format.day(date)
+                times.append(Tick(x: Format.coordinate(x(date)), y: "\(bottom + 20)", x2: "", y2: "", label: label))
             }
         }
         timeTicks = times
@@ -143,7 +145,7 @@ public struct BarChart: Sendable {
     /// - Parameters:
     ///   - counts: one value per week, oldest first; the last week ends at `end`.
     public init(id: String, title: String, counts: [Int], end: Date) {
-        let (left, right, top, bottom) = (48, 720 - 16, 12, 200 - 32)
+        let (left, right, top, bottom) = (48, 720 - 16, 16, 200 - 32)
         (plotLeft, plotRight, plotBottom) = (left, right, bottom)
         self.id = id
         self.title = title
@@ -196,9 +198,12 @@ public enum Format {
     }
 
     public static func dateTime(_ date: Date) -> String {
-        let day = day(date)
-        let time = date.formatted(Date.ISO8601FormatStyle(timeZone: .gmt).time(includingFractionalSeconds: false))
-        return "\(day) \(time.prefix(5)) UTC"
+        "\(day(date)) \(time(date))"
+    }
+
+    /// `14:05 UTC`.
+    public static func time(_ date: Date) -> String {
+        String(date.formatted(Date.ISO8601FormatStyle(timeZone: .gmt).time(includingFractionalSeconds: false)).prefix(5)) + " UTC"
     }
 
     /// Machine-readable, for `<time datetime>`.

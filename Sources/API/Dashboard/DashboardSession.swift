@@ -97,7 +97,12 @@ struct SessionMiddleware: RouterMiddleware {
         context.sessionToken = token
         context.logger[metadataKey: "user"] = "\(caller.userName)"
         if request.method == .post {
-            let form = try await DashboardForm.read(request, maxBytes: session.settings.maxBodyBytes)
+            let form: [String: String]
+            do {
+                form = try await DashboardForm.read(request, maxBytes: session.settings.maxBodyBytes)
+            } catch let error as APIError {
+                return pages.message(error.status, title: "Too large", session: pages.sessionView(caller: caller, token: token), error.message)
+            }
             let expected = DashboardSession.csrfToken(for: token)
             guard let sent = form[DashboardSession.csrfField], DashboardSession.same(sent, expected) else {
                 return pages.message(

@@ -43,8 +43,12 @@ final class LiveUpdates: Service, Sendable {
     /// While false (SQLite, or PostgreSQL between a lost connection and a new LISTEN), streams also poll every second.
     private let listening = Atomic<Bool>(false)
 
-    init(store: any Store, slowClientTimeout: Duration, logger: Logger) {
+    /// The schema the listener reads must exist first (on a new database it starts with the migrations).
+    let migrations: MigrationService?
+
+    init(store: any Store, slowClientTimeout: Duration, migrations: MigrationService? = nil, logger: Logger) {
         self.store = store
+        self.migrations = migrations
         self.slowClientTimeout = slowClientTimeout
         self.logger = logger
     }
@@ -83,6 +87,8 @@ final class LiveUpdates: Service, Sendable {
     }
 
     func run() async throws {
+        // A failed migration stops the process elsewhere; here it only means there is nothing to follow.
+        do { try await migrations?.waitUntilDone() } catch { return }
         await cancelWhenGracefulShutdown {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { await self.dropSlowClients() }

@@ -65,7 +65,8 @@
     var state = document.querySelector("#state[data-live]");
     if (state) {
       // The repository page: when the run ends, load the page again for the new report and charts.
-      start(state, function () { window.location.reload(); });
+      // (Without the query: a notice such as "A re-check is under way" belongs to the moment of the form.)
+      start(state, function () { window.location.replace(window.location.pathname); });
     }
   });
 })();
