@@ -337,7 +337,7 @@ let package = Package(
         .executableTarget(
             name: "DashboardBench",
             dependencies: [
-                "Domain", "Store", "Queue", "Pipeline", "Scorecard", "Settings", "TestSupport",
+                "Domain", "Store", "Queue", "Pipeline", "Scorecard", "Settings", "TestSupport", "GitFixtures",
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Benchmarks/DashboardBench",
@@ -443,7 +443,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         // The dashboard's rendering alone: escaping by construction, charts, badges.
-        .testTarget(name: "DashboardTests", dependencies: ["Dashboard"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "DashboardTests",
+            dependencies: ["Dashboard", .product(name: "Mustache", package: "swift-mustache")],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "SettingsTests", dependencies: ["Settings", "Domain"], swiftSettings: swiftSettings),
         .testTarget(
             name: "StoreTests",

@@ -1,4 +1,5 @@
 import Foundation
+import Mustache
 
 // The views the templates render: plain values, text already formatted, no markup. Property names are the names the
 // templates use. Mustache reads stored properties only (by reflection), so what a template tests (`hasChecks`) is
@@ -423,5 +424,93 @@ public struct MessagePage: Sendable {
         self.title = title
         self.session = session
         self.message = message
+    }
+}
+
+// MARK: Lookups without reflection
+
+// Mustache finds a name by reflection (`Mirror`) unless the value answers for itself. The views that repeat — a row per
+// entry, a bar per week, a point per report — answer for themselves: reflection over them was most of the time of a
+// 500-entry watchlist (dashboard-bench). The names are the stored properties' names; a test renders every view both ways.
+
+extension WatchlistRow: MustacheParent {
+    public func child(named key: String) -> Any? {
+        switch key {
+        case "id": id
+        case "url": url
+        case "status": status
+        case "stage": stage
+        case "progress": progress
+        case "healthScore": healthScore
+        case "lastCommit": lastCommit
+        case "lastCommitISO": lastCommitISO
+        case "refreshing": refreshing
+        case "stale": stale
+        case "isPrivate": isPrivate
+        case "notes": notes
+        default: nil
+        }
+    }
+}
+
+extension CheckRow: MustacheParent {
+    public func child(named key: String) -> Any? {
+        switch key {
+        case "name": name
+        case "score": score
+        case "grade": grade
+        case "reason": reason
+        case "documentation": documentation
+        case "details": details
+        case "hasDetails": hasDetails
+        default: nil
+        }
+    }
+}
+
+extension ChartPoint: MustacheParent {
+    public func child(named key: String) -> Any? {
+        switch key {
+        case "cx": cx
+        case "cy": cy
+        case "label": label
+        default: nil
+        }
+    }
+}
+
+extension ChartRow: MustacheParent {
+    public func child(named key: String) -> Any? {
+        switch key {
+        case "label": label
+        case "values": values
+        default: nil
+        }
+    }
+}
+
+extension Tick: MustacheParent {
+    public func child(named key: String) -> Any? {
+        switch key {
+        case "x": x
+        case "y": y
+        case "x2": x2
+        case "y2": y2
+        case "label": label
+        default: nil
+        }
+    }
+}
+
+extension BarChart.Bar: MustacheParent {
+    public func child(named key: String) -> Any? {
+        switch key {
+        case "x": x
+        case "y": y
+        case "width": width
+        case "height": height
+        case "label": label
+        default: nil
+        }
     }
 }

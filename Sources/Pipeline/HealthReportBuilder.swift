@@ -20,7 +20,8 @@ enum HealthReportBuilder {
         return HealthReportRecord(
             id: UUID.v7(at: idTime), repositoryID: id, headCommit: head, scorecardVersion: scorecard?.version, healthScore: health.score,
             confidence: health.confidence,
-            reportJSON: try reportJSON(head: head, health: health, activity: activity, scorecard: scorecard), createdAt: now)
+            reportJSON: try reportJSON(head: head, health: health, activity: activity, scorecard: scorecard), createdAt: now,
+            scorecardScore: scorecard?.aggregate)
     }
 
     /// The instant a version 7 UUID was made at (its first 48 bits, in milliseconds).

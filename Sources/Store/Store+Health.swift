@@ -40,13 +40,16 @@ public struct HealthReportRecord: Sendable, Equatable {
     public var scorecardVersion: String?
     public var healthScore: Double
     public var confidence: Double
+    /// The Scorecard aggregate (0–10) the health score used; nil when the run had no Scorecard result. Kept beside the
+    /// report so the history chart does not parse every report.
+    public var scorecardScore: Double?
     /// `{head_commit, health, activity, scorecard, scorecard_errored_checks, …}` as JSON text.
     public var reportJSON: String
     public var createdAt: Date
 
     public init(
         id: UUID, repositoryID: UUID, headCommit: String, scorecardVersion: String?, healthScore: Double, confidence: Double,
-        reportJSON: String, createdAt: Date
+        reportJSON: String, createdAt: Date, scorecardScore: Double? = nil
     ) {
         self.id = id
         self.repositoryID = repositoryID
@@ -54,6 +57,7 @@ public struct HealthReportRecord: Sendable, Equatable {
         self.scorecardVersion = scorecardVersion
         self.healthScore = healthScore
         self.confidence = confidence
+        self.scorecardScore = scorecardScore
         self.reportJSON = reportJSON
         self.createdAt = createdAt
     }
@@ -104,9 +108,10 @@ extension SQLExecutor {
     /// Keeps a report in the repository's history.
     public func insertHealthReport(_ report: HealthReportRecord) async throws {
         try await execute("""
-            INSERT INTO health_reports (id, repository_id, head_commit, scorecard_version, health_score, confidence, report, created_at)
+            INSERT INTO health_reports (id, repository_id, head_commit, scorecard_version, health_score, confidence, scorecard_score, report,
+                created_at)
             VALUES (\(report.id), \(report.repositoryID), \(report.headCommit), \(report.scorecardVersion), \(report.healthScore),
-                \(report.confidence), \(SQLValue.json(report.reportJSON)), \(report.createdAt))
+                \(report.confidence), \(report.scorecardScore), \(SQLValue.json(report.reportJSON)), \(report.createdAt))
             """)
     }
 
@@ -117,7 +122,7 @@ extension SQLExecutor {
     /// Reports, newest first, before the cursor (the last page's final report id; ids grow with time).
     public func healthReports(repository id: UUID, before: UUID?, limit: Int) async throws -> [HealthReportRecord] {
         var sql: SQL = """
-            SELECT id, repository_id, head_commit, scorecard_version, health_score, confidence, report, created_at
+            SELECT id, repository_id, head_commit, scorecard_version, health_score, confidence, scorecard_score, report, created_at
             FROM health_reports WHERE repository_id = \(id)
             """
         if let before { sql = sql + " AND id < \(before)" }
@@ -127,7 +132,8 @@ extension SQLExecutor {
                 id: try row.require("id", row.uuid), repositoryID: try row.require("repository_id", row.uuid),
                 headCommit: try row.require("head_commit", row.string), scorecardVersion: try row.string("scorecard_version"),
                 healthScore: try row.require("health_score", row.double), confidence: try row.require("confidence", row.double),
-                reportJSON: try row.require("report", row.string), createdAt: try row.require("created_at", row.date))
+                reportJSON: try row.require("report", row.string), createdAt: try row.require("created_at", row.date),
+                scorecardScore: try row.double("scorecard_score"))
         }
     }
 

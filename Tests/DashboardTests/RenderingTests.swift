@@ -1,4 +1,5 @@
 import Dashboard
+import Mustache
 import Foundation
 import Testing
 
@@ -94,5 +95,38 @@ struct RenderingTests {
         #expect(pages.render(Badge(score: 30, status: "ready")).contains("#cf222e"))
         #expect(pages.render(Badge(score: nil, status: "processing")).contains(">pending<"))
         #expect(pages.render(Badge(score: 90, status: "failed")).contains(">failed<"))
+    }
+}
+
+/// The views that answer Mustache's lookups themselves (for speed) answer exactly what reflection would: every stored
+/// property by its name, nothing else.
+@Suite("Dashboard views without reflection")
+struct ViewLookupTests {
+    static func same(_ value: some MustacheParent) {
+        let mirror = Mirror(reflecting: value)
+        for child in mirror.children {
+            guard let label = child.label else { continue }
+            let reflected = Mirror(reflecting: child.value).displayStyle == .optional
+                ? (Mirror(reflecting: child.value).children.first.map { String(describing: $0.value) } ?? "nil")
+                : String(describing: child.value)
+            let answered = value.child(named: label).map { String(describing: $0) } ?? "nil"
+            #expect(answered == reflected, "\(type(of: value)).\(label): \(answered) ≠ \(reflected)")
+        }
+        #expect(value.child(named: "noSuchName") == nil)
+    }
+
+    @Test func everyStoredPropertyAnswersByItsName() {
+        Self.same(WatchlistRow(
+            id: "i", url: "u", status: "s", stage: "g", progress: 7, healthScore: "h", lastCommit: "l", lastCommitISO: "L", refreshing: true,
+            stale: false, isPrivate: true, notes: "n"))
+        Self.same(WatchlistRow(
+            id: "i", url: "u", status: "s", stage: "g", progress: 7, healthScore: "h", lastCommit: "l", lastCommitISO: "L", refreshing: false,
+            stale: true, isPrivate: false, notes: nil))
+        Self.same(CheckRow(name: "n", score: "1", grade: "poor", reason: "r", documentation: "d", details: ["a", "b"]))
+        let chart = LineChart(id: "c", title: "t", samples: [.init(at: Date(), health: 50, scorecard: 5), .init(at: Date().addingTimeInterval(60), health: 60, scorecard: nil)])
+        for point in chart.healthPoints { Self.same(point) }
+        for tick in chart.leftTicks + chart.timeTicks { Self.same(tick) }
+        for row in chart.rows { Self.same(row) }
+        for bar in BarChart(id: "b", title: "t", counts: [1, 2, 3], end: Date()).bars { Self.same(bar) }
     }
 }

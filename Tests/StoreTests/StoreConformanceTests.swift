@@ -29,7 +29,7 @@ struct StoreConformanceTests {
         }
     }
 
-    /// Migration 7: a Scorecard result stored before reports named their repository named the clone's folder; the
+    /// Migrations 7 and 8: a Scorecard result stored before reports named their repository named the clone's folder; the
     /// cached result and the reports in the history name the repository and the head instead, other values untouched.
     @Test(arguments: Engine.allCases)
     func oldScorecardResultsNameTheRepositoryNotTheClonesFolder(engine: Engine) async throws {
@@ -75,6 +75,18 @@ struct StoreConformanceTests {
                 #expect(scorecard["repo"] as? [String: String] == ["name": name, "commit": head])
                 #expect(healthJSON["head_commit"] as? String == head)
                 #expect(!result.reportJSON.contains("file:") && !health.reportJSON.contains("file:"))
+            }
+            // Migration 8 keeps each report's Scorecard aggregate beside it; reports written before get it from their JSON.
+            let first = ids[0]
+            #expect(try await store.read { try await $0.reportHistory(repository: first, limit: 10) }.map(\.scorecardScore) == [nil])
+            let backfill = try #require(Migrations.all.first { $0.version == 8 }).rendered(for: store.dialect).filter { $0.hasPrefix("UPDATE") }
+            #expect(backfill.count == 1)
+            try await store.transaction { tx in
+                for statement in backfill { try await tx.execute(SQL(stringLiteral: statement)) }
+            }
+            for id in ids {
+                let history = try await store.read { try await $0.reportHistory(repository: id, limit: 10) }
+                #expect(history.map(\.scorecardScore) == [7.5] && history.map(\.healthScore) == [70])
             }
         }
     }

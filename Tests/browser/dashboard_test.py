@@ -484,6 +484,23 @@ def run_main(driver):
     current_step = "repository screenshot"
     ok(f"screenshot {screenshot(driver, 'repository.png')}")
 
+    # The badge of this public repository (watched without a token) renders in the browser, with the page's score.
+    current_step = "badge"
+    parsed = urllib.parse.urlsplit(REPO_URL)
+    path = parsed.path[:-4] if parsed.path.endswith(".git") else parsed.path
+    badge_url = f"{BASE_URL}/badge/{parsed.netloc}{path}.svg"
+    driver.get(badge_url)
+    badge = wait(driver, EC.presence_of_element_located((By.CSS_SELECTOR, "svg")), f"the badge at {badge_url}")
+    label = badge.get_attribute("aria-label") or ""
+    check(label == f"repo health: {int(float(health) + 0.5)}", f"the badge says {label!r}; the repository page's health score is {health}")
+    size = badge.size
+    check(size["width"] > 80 and size["height"] == 20, f"the badge renders {size['width']}×{size['height']} px")
+    console(driver, "/badge/…")
+    status, _, _ = http("GET", f"/badge/{parsed.netloc}/nobody/watches.svg")
+    check(status == 404, f"the badge of an unwatched repository answers {status}, expected 404")
+    ok(f"badge {badge_url}: {label!r}, {size['width']}×{size['height']} px; an unwatched repository's badge is a 404")
+    driver.get(BASE_URL + page_path)
+
     current_step = "alert rules"
     form = one(driver, "form#alert-rules")
     check(has_csrf(form), "form#alert-rules has no hidden csrf_token with a value")

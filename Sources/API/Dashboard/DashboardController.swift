@@ -355,6 +355,8 @@ struct Asset: Sendable {
         Asset("assets/dashboard.css", Pages.stylesheet, type: "text/css; charset=utf-8"),
         Asset("assets/live.js", Pages.script, type: "text/javascript; charset=utf-8"),
         Asset("assets/icon.svg", Pages.icon, type: "image/svg+xml"),
+        // What browsers ask for on their own (a badge opened by itself, say): the same icon.
+        Asset("favicon.ico", Pages.icon, type: "image/svg+xml"),
     ]
 
     func response(_ request: Request) -> Response {

@@ -425,7 +425,7 @@ public enum Migrations {
                 WHERE json_extract(report, '$.scorecard.repo.name') LIKE 'file:%'
                 """,
             ]),
-        Migration(version: 8, name: "dashboard sessions", statements: [
+        Migration(version: 8, name: "dashboard sessions; reports keep their Scorecard aggregate", statements: [
             // A browser's sign-in to the dashboard. Only the SHA-256 of the cookie's token is stored; the session
             // belongs to the API key it was opened with and ends with it (revoked: the lookup joins the key; deleted:
             // the cascade). The CSRF token is derived from the cookie's token (HMAC), so nothing else is kept.
@@ -440,6 +440,14 @@ public enum Migrations {
             """,
             "CREATE INDEX dashboard_sessions_key ON dashboard_sessions (key_id)",
             "CREATE INDEX dashboard_sessions_expiry ON dashboard_sessions (expires_at)",
+            // The Scorecard aggregate of each report beside it, for the history chart (reports before: from their JSON).
+            "ALTER TABLE health_reports ADD COLUMN scorecard_score {double}",
+        ],
+        postgresStatements: [
+            "UPDATE health_reports SET scorecard_score = (report::jsonb #>> '{scorecard,score}')::double precision",
+        ],
+        sqliteStatements: [
+            "UPDATE health_reports SET scorecard_score = CAST(json_extract(report, '$.scorecard.score') AS REAL)",
         ]),
     ]
 
