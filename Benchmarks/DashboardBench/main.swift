@@ -589,22 +589,6 @@ struct BenchError: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-func freePort() throws -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    address.sin_port = 0
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let bound = withUnsafeMutablePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer -> Bool in
-            Glibc.bind(fd, pointer, length) == 0 && getsockname(fd, pointer, &length) == 0
-        }
-    }
-    guard bound else { throw BenchError("cannot find a free port") }
-    return Int(UInt16(bigEndian: address.sin_port))
-}
 
 // MARK: - Reading the pages
 
@@ -779,7 +763,7 @@ note(String(format: "%@: seeded %d entries (%@) and the big one's %d commits and
     (ContinuousClock.now - seedStart) / .seconds(1)))
 
 // The server: no background work, warnings only (a log line per request would be measured too).
-let port = try freePort()
+let port = try LoopbackSocket.freePort()
 var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("REPOWATCH_") && $0.key != "DATABASE_URL" }
 environment["REPOWATCH_WORKERS_CONCURRENCY"] = "repository-setup=0,commit-backfill=0,health-analysis=0,maintenance=0,webhook-delivery=0"
 var arguments = [options.role, "--data-dir", dataDir, "--port", "\(port)", "--log-level", "warning"]

@@ -164,12 +164,14 @@ public final class JobWorkers: Service, Sendable {
                     // Claim the free slots (and the prefetch) in one statement.
                     let limit = free + prefetch
                     do {
+                        // The leases start somewhere inside the claim's round trip: a prefetched job's wait is counted
+                        // from before it (under load the round trip itself can take seconds), never from after.
+                        let asked = ContinuousClock.now
                         // A claim waiting for an unreachable database must not hold up shutdown.
                         let claimed = try await cancelWhenGracefulShutdown {
                             try await self.queue.claim(queue: name, limit: limit, owner: self.configuration.workerID, kinds: kinds)
                         }
-                        let now = ContinuousClock.now
-                        buffer = claimed.map { ($0, now) }
+                        buffer = claimed.map { ($0, asked) }
                         claimedFullBatch = claimed.count == limit
                     } catch {
                         if !isStopping {

@@ -120,7 +120,8 @@ struct WorkerTests {
     @Test(arguments: Engine.allCases)
     func prefetchedJobsWaitingBehindABusySlotKeepTheirAttempts(engine: Engine) async throws {
         try await TestDatabase.withStore(engine) { store in
-            let queue = Self.queue(store, lease: .seconds(3))
+            // A lease long enough that a loaded machine (the whole suite on two cores) cannot starve the give-back past it.
+            let queue = Self.queue(store, lease: .seconds(6))
             let ledger = Ledger()
             var registry = JobRegistry()
             registry.register(WorkHandler(ledger: ledger))
@@ -130,7 +131,7 @@ struct WorkerTests {
                 logger: TestDatabase.logger)
             try await store.transaction { tx in
                 // The first holds the one slot for more than two leases (it heartbeats); the others are claimed with it.
-                try await queue.enqueue(Work(n: 0, sleepMilliseconds: 7000), options: .init(priority: 0), in: tx)
+                try await queue.enqueue(Work(n: 0, sleepMilliseconds: 13_000), options: .init(priority: 0), in: tx)
                 for i in 1...3 { try await queue.enqueue(Work(n: i), options: .init(priority: 1), in: tx) }
             }
             try await Self.running([workers]) { () async throws in
