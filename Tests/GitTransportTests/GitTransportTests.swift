@@ -193,7 +193,8 @@ struct CloneFetchTests {
         let since = Date().addingTimeInterval(-oneYear)
         let url = server.url(for: "private.git")
 
-        let started = ContinuousClock.now
+        // A git waiting for a password would have waited out the 30 s timeout and ended as timed_out: each of the
+        // three ending as authentication_required shows that none waited (the outcome, not a stopwatch).
         await #expect(throws: GitFailure.authenticationRequired) { try await git.lsRemote(GitRemote(url: url)) }
         await #expect(throws: GitFailure.authenticationRequired) {
             try await git.clone(GitRemote(url: url), into: sandbox.clonePath("a"), since: since)
@@ -201,8 +202,6 @@ struct CloneFetchTests {
         await #expect(throws: GitFailure.authenticationRequired) {
             try await git.clone(GitRemote(url: url, token: "wrong-token"), into: sandbox.clonePath("b"), since: since)
         }
-        // A git waiting for a password would wait out the 30 s timeout: all three ended before one such wait.
-        #expect(ContinuousClock.now - started < .seconds(30))
         print("auth failures: \(recorder.all.filter { $0.contains("git command failed") })")
         #expect(!fileExists(sandbox.clonePath("a")))
 
@@ -580,11 +579,10 @@ struct HostileTests {
             executable: script.path, limits: GitLimits(timeout: .seconds(1), maxBytes: 1 << 20), allowedProtocols: ["http"],
             logger: Logger(label: "GitTransportTests"))
         git.onProcessStart = { groups.record($0) }
-        let started = ContinuousClock.now
+        // Had the deadline not ended it, the script would have exited 0 with no output after its sleep: not timed_out.
         await #expect(throws: GitFailure.timedOut(.seconds(1))) {
             try await git.lsRemote(GitRemote(url: "http://127.0.0.1:9/x/y"))
         }
-        #expect(ContinuousClock.now - started < .seconds(30), "ended at the deadline, not when sleep would have")
         #expect(await Processes.waitUntilGone(groups.all) == [])
     }
 
@@ -600,12 +598,10 @@ struct HostileTests {
         let git = client(timeout: .seconds(1), groups: groups)
         let destination = sandbox.clonePath("slow")
 
-        let started = ContinuousClock.now
+        // Had the deadline not ended it, the clone would have succeeded once the server answered: not timed_out.
         await #expect(throws: GitFailure.timedOut(.seconds(1))) {
             try await git.clone(GitRemote(url: server.url(for: "slow.git")), into: destination, since: Date().addingTimeInterval(-oneYear))
         }
-        let elapsed = ContinuousClock.now - started
-        #expect(elapsed < .seconds(30), "ended at the deadline, not when the server answered: took \(elapsed)")
         await #expect(throws: GitFailure.timedOut(.seconds(1))) {
             try await git.lsRemote(GitRemote(url: server.url(for: "slow.git")))
         }
@@ -635,10 +631,10 @@ struct HostileTests {
         }
         try await Task.sleep(for: .milliseconds(200))
         #expect(!Processes.alive(inGroups: groups.all).isEmpty, "git is running")
-        let started = ContinuousClock.now
+        // Had the cancel not ended it, the clone would have succeeded once the server answered (the client's timeout
+        // is 120 s): the task throwing CancellationError shows the cancel ended it.
         task.cancel()
         await #expect(throws: CancellationError.self) { try await task.value }
-        #expect(ContinuousClock.now - started < .seconds(30), "ended by the cancel, not when the server answered")
         #expect(!fileExists(destination))
         #expect(await Processes.waitUntilGone(groups.all) == [])
         await server.stop()
