@@ -954,7 +954,7 @@ for m in measured {
 print("- \(engine): \(connectionsOpened) connection(s) opened for \(measured.count * (options.requests + options.warmup + 1) + 2) requests (kept alive).")
 if let path = options.rows {
     let handle = FileManager.default.fileExists(atPath: path) ? FileHandle(forWritingAtPath: path) : {
-        FileManager.default.createFile(atPath: path, contents: nil)
+        _ = FileManager.default.createFile(atPath: path, contents: nil)  // a failure shows as the nil handle below
         return FileHandle(forWritingAtPath: path)
     }()
     guard let handle else { fail("cannot write \(path)") }

@@ -513,7 +513,7 @@ final class Chaos {
         guard let name = names.randomElement(using: &random) else { return }
         let permanent = Int.random(in: 0..<4, using: &random) == 0
         let file = control.appendingPathComponent("\(permanent ? "permanent" : "transient")-\(name)")
-        FileManager.default.createFile(atPath: file.path, contents: Data())
+        #expect(FileManager.default.createFile(atPath: file.path, contents: Data()), "cannot write \(file.path)")
         schedule(.removeControlFile(file), after: Double.random(in: 1...6, using: &random))
         count("scorecard-fault: \(permanent ? "permanent" : "transient")")
     }

@@ -165,6 +165,8 @@ struct DashboardBrowserTests {
             \(serverLogs())
             """)
         if status == 0 {
+            // What the browser checked, one `ok:` line a step with its figures, in the log of a passing run too.
+            print(browser.stdout.split(separator: "\n").filter { $0.hasPrefix("ok:") }.map { "  [\(engine)] \($0)" }.joined(separator: "\n"))
             for name in ["watchlist.png", "repository.png", "admin.png"] {
                 let path = URL(fileURLWithPath: screenshots).appendingPathComponent(name).path
                 #expect(FileManager.default.fileExists(atPath: path), "the browser test wrote no \(path)")

@@ -114,7 +114,7 @@ struct AnalysisTests {
             #expect(discarded.count == 4 && discarded.allSatisfy { $0.errors.count == 2 })
 
             // The command is fixed; POST …/retry does this for each.
-            FileManager.default.createFile(atPath: folder.appendingPathComponent("fixed").path, contents: Data())
+            #expect(FileManager.default.createFile(atPath: folder.appendingPathComponent("fixed").path, contents: Data()))
             for (id, _) in ids {
                 guard case .restarted? = try await h.retry(id) else {
                     Issue.record("retry refused")

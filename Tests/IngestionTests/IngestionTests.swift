@@ -174,7 +174,7 @@ struct IngestionTests {
             _ = try await git(["init", "-q", "-b", "main", "."], in: big)
             let blob = big.appendingPathComponent("blob.bin")
             let random = try FileHandle(forReadingFrom: URL(fileURLWithPath: "/dev/urandom"))
-            FileManager.default.createFile(atPath: blob.path, contents: try random.read(upToCount: 24 << 20))
+            #expect(FileManager.default.createFile(atPath: blob.path, contents: try random.read(upToCount: 24 << 20)))
             _ = try await git(["add", "blob.bin"], in: big)
             _ = try await git(["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "big"], in: big)
             _ = try await git(["clone", "-q", "--bare", big.path, h.source("big").path], in: h.scratch)

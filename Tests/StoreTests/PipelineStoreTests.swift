@@ -107,7 +107,7 @@ struct PipelineStoreTests {
         try await TestDatabase.withStore(engine) { store in
             let alice = try await repository(in: store, user: "alice")
             let bob = try await repository(in: store, user: "bob")
-            try await store.transaction { try await $0.insertCommits([commit(1, daysAgo: 1)], repository: alice.repository) }
+            _ = try await store.transaction { try await $0.insertCommits([commit(1, daysAgo: 1)], repository: alice.repository) }
             let aliceCaller = Caller(userID: alice.user.id, userName: "alice", keyID: UUID(), isAdmin: false)
             let bobCaller = Caller(userID: bob.user.id, userName: "bob", keyID: UUID(), isAdmin: false)
             let first = try await store.transaction { try await $0.deleteEntry(id: alice.entry, visibleTo: aliceCaller) }

@@ -107,7 +107,8 @@ struct DashboardController {
 
     @Sendable func signOut(_ request: Request, context: AppRequestContext) async throws -> Response {
         if let token = context.sessionToken {
-            try await store.transaction { try await $0.deleteSession(token: token) }
+            // Signing out of a session that is already gone (revoked key, expired, another tab) is not an error.
+            _ = try await store.transaction { try await $0.deleteSession(token: token) }
         }
         return DashboardPages.redirect("/sign-in?signed_out=1", cookies: [session.expired(DashboardSession.sessionCookie, path: "/", request: request)])
     }
