@@ -31,6 +31,37 @@ struct CLITests {
         FileManager.default.temporaryDirectory.appendingPathComponent("repowatch-cli-\(UUID().uuidString)").path
     }
 
+    /// The service started as users run it, with its data in `scratch/data`: on SQLite one `serve` process, as on one
+    /// machine; on PostgreSQL (a database of its own) as across hosts, an `api` process that serves HTTP and does no
+    /// work, and a `worker` that does it. `processes` holds every process started, the HTTP one last.
+    struct Service {
+        let api: ChildProcess
+        let processes: [ChildProcess]
+        /// `--database-url …` on PostgreSQL, for other commands run against the same database; empty on SQLite.
+        let databaseFlags: [String]
+    }
+
+    static func startService(engine: Engine, scratch: URL, port: Int, environment: [String: String]) async throws -> Service {
+        let data = scratch.appendingPathComponent("data").path
+        guard engine == .postgres else {
+            let serve = try await ChildProcess.start(
+                binary, ["serve", "--data-dir", data, "--port", "\(port)", "--log-level", "info"], environment: Self.environment(environment))
+            #expect(await serve.waitForOutput(containing: "listening on"), "\(serve.stderr.suffix(2000))")
+            return Service(api: serve, processes: [serve], databaseFlags: [])
+        }
+        let url = try await TestDatabase.createDatabase()
+        var apiEnvironment = environment
+        apiEnvironment["REPOWATCH_WORKERS_CONCURRENCY"] = "repository-setup=0,commit-backfill=0,health-analysis=0,maintenance=0,webhook-delivery=0"
+        let api = try await ChildProcess.start(
+            binary, ["api", "--data-dir", data, "--port", "\(port)", "--database-url", url, "--log-level", "info"],
+            environment: Self.environment(apiEnvironment))
+        #expect(await api.waitForOutput(containing: "listening on"), "\(api.stderr.suffix(2000))")
+        let worker = try await ChildProcess.start(
+            binary, ["worker", "--data-dir", scratch.appendingPathComponent("worker").path, "--database-url", url, "--log-level", "info"],
+            environment: Self.environment(environment))
+        return Service(api: api, processes: [worker, api], databaseFlags: ["--database-url", url])
+    }
+
     static func isKey(_ line: String) -> Bool {
         line.count == 43 && line.hasPrefix("rw_") && line.dropFirst(3).allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber) }
     }

@@ -81,32 +81,11 @@ struct DashboardBrowserTests {
                 span: now.addingTimeInterval(-300 * 86_400)...now.addingTimeInterval(-3600), seed: 13, bare: true)
             let git = try await GitHTTPServer.start(root: served)
             let port = try EndToEndTests.freePort()
-            var environment = ["REPOWATCH_ALLOWED_HOSTS": "127.0.0.1:\(git.port)", "REPOWATCH_GIT_PROTOCOLS": "http"]
+            let environment = ["REPOWATCH_ALLOWED_HOSTS": "127.0.0.1:\(git.port)", "REPOWATCH_GIT_PROTOCOLS": "http"]
             let data = scratch.appendingPathComponent("data").path
-            var databaseFlags: [String] = []
-            var processes: [ChildProcess] = []
-            let api: ChildProcess
-            if engine == .postgres {
-                // As in production across hosts: the API process serves the pages and does no work; a worker does it.
-                let url = try await TestDatabase.createDatabase()
-                databaseFlags = ["--database-url", url]
-                environment["REPOWATCH_WORKERS_CONCURRENCY"] = "repository-setup=0,commit-backfill=0,health-analysis=0,maintenance=0,webhook-delivery=0"
-                api = try await ChildProcess.start(
-                    CLITests.binary, ["api", "--data-dir", data, "--port", "\(port)", "--database-url", url, "--log-level", "info"],
-                    environment: CLITests.environment(environment))
-                #expect(await api.waitForOutput(containing: "listening on"), "\(api.stderr.suffix(2000))")
-                environment["REPOWATCH_WORKERS_CONCURRENCY"] = nil
-                let worker = try await ChildProcess.start(
-                    CLITests.binary, ["worker", "--data-dir", scratch.appendingPathComponent("worker").path, "--database-url", url, "--log-level", "info"],
-                    environment: CLITests.environment(environment))
-                processes.append(worker)
-            } else {
-                api = try await ChildProcess.start(
-                    CLITests.binary, ["serve", "--data-dir", data, "--port", "\(port)", "--log-level", "info"],
-                    environment: CLITests.environment(environment))
-                #expect(await api.waitForOutput(containing: "listening on"), "\(api.stderr.suffix(2000))")
-            }
-            processes.append(api)
+            // As in production across hosts on PostgreSQL: the API process serves the pages and does no work; a worker does it.
+            let service = try await CLITests.startService(engine: engine, scratch: scratch, port: port, environment: environment)
+            let (api, processes, databaseFlags) = (service.api, service.processes, service.databaseFlags)
             do {
                 try await Self.exercise(engine: engine, port: port, data: data, databaseFlags: databaseFlags, git: git, api: api, processes: processes)
             } catch {

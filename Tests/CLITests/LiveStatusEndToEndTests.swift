@@ -76,33 +76,13 @@ struct LiveStatusEndToEndTests {
                 span: now.addingTimeInterval(-300 * 86_400)...now.addingTimeInterval(-3600), seed: 21, bare: true)
             let git = try await GitHTTPServer.start(root: served)
             let port = try EndToEndTests.freePort()
-            var environment = [
+            let environment = [
                 "REPOWATCH_ALLOWED_HOSTS": "127.0.0.1:\(git.port)", "REPOWATCH_GIT_PROTOCOLS": "http",
                 // Only a notification (PostgreSQL) or this process's own writes (SQLite) can move the stream on in time.
                 "REPOWATCH_LIVE_HEARTBEAT": "300s",
             ]
-            let data = scratch.appendingPathComponent("data").path
-            var processes: [ChildProcess] = []
-            let api: ChildProcess
-            if engine == .postgres {
-                let url = try await TestDatabase.createDatabase()
-                environment["REPOWATCH_WORKERS_CONCURRENCY"] = "repository-setup=0,commit-backfill=0,health-analysis=0,maintenance=0,webhook-delivery=0"
-                api = try await ChildProcess.start(
-                    CLITests.binary, ["api", "--data-dir", data, "--port", "\(port)", "--database-url", url, "--log-level", "info"],
-                    environment: CLITests.environment(environment))
-                #expect(await api.waitForOutput(containing: "listening on"), "\(api.stderr.suffix(2000))")
-                environment["REPOWATCH_WORKERS_CONCURRENCY"] = nil
-                let worker = try await ChildProcess.start(
-                    CLITests.binary, ["worker", "--data-dir", scratch.appendingPathComponent("worker").path, "--database-url", url, "--log-level", "info"],
-                    environment: CLITests.environment(environment))
-                processes.append(worker)
-            } else {
-                api = try await ChildProcess.start(
-                    CLITests.binary, ["serve", "--data-dir", data, "--port", "\(port)", "--log-level", "info"],
-                    environment: CLITests.environment(environment))
-                #expect(await api.waitForOutput(containing: "listening on"), "\(api.stderr.suffix(2000))")
-            }
-            processes.append(api)
+            let service = try await CLITests.startService(engine: engine, scratch: scratch, port: port, environment: environment)
+            let (api, processes) = (service.api, service.processes)
             let key = try #require(api.stdout.split(separator: "\n").map(String.init).first(where: CLITests.isKey), "the first start's admin key")
             let base = "http://127.0.0.1:\(port)"
 
