@@ -42,7 +42,7 @@ struct QueueCommand: AsyncParsableCommand {
         func run() async throws {
             try await QueueCommand.withQueue(options) { queue, _ in
                 print("queue\t" + JobState.allCases.map(\.rawValue).joined(separator: "\t") + "\toldest_wait_s")
-                for s in try await queue.stats(queues: PipelineJobs.queues) {
+                for s in try await queue.stats(queues: PipelineJobs.serviceQueues) {
                     let counts = JobState.allCases.map { String(s.counts[$0] ?? 0) }.joined(separator: "\t")
                     print("\(s.queue)\t\(counts)\t\(s.oldestAvailableAge.map { String(format: "%.1f", $0) } ?? "-")")
                 }

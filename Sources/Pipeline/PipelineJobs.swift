@@ -71,6 +71,10 @@ public enum PipelineJobs {
     /// The queues the pipeline uses, in pipeline order, and the queue of maintenance jobs.
     public static let queues = ["repository-setup", "commit-backfill", "health-analysis", "maintenance"]
 
+    /// Every queue the service runs — the pipeline's, maintenance, and webhook delivery — for what reports on them all
+    /// (`GET /v1/queues`, `/metrics`, the admin page, `repowatch queue stats`).
+    public static let serviceQueues = queues + [WebhookDeliveryJob.queue]
+
     /// The stage kinds, in pipeline order.
     public static let stageKinds = [RepositorySetup.kind, CommitBackfill.kind, HealthAnalysis.kind]
 

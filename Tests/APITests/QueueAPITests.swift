@@ -99,6 +99,9 @@ struct QueueAPITests {
             #expect(queues.status == .ok)
             guard let rows = queues.array("queues") else { Issue.record("no queues"); return }
             #expect(queues.object("scheduler")?["status"] == .string("idle"), "nothing to re-check yet")
+            // Every queue the service runs, webhook delivery included, even while it is empty.
+            let names = rows.compactMap { row -> String? in if case .object(let o) = row, case .string(let name)? = o["queue"] { name } else { nil } }
+            #expect(Set(names) == ["repository-setup", "commit-backfill", "health-analysis", "maintenance", "webhook-delivery"] && names.count == 5, "\(names)")
             let setup = rows.compactMap { row -> [String: JSONValue]? in
                 guard case .object(let o) = row, o["queue"] == .string("repository-setup") else { return nil }
                 return o
@@ -128,6 +131,7 @@ struct QueueAPITests {
             #expect(metrics.contains(#"jobs_enqueued_total{queue="repository-setup",kind="repository-setup"} 1"#), "\(metrics)")
             #expect(metrics.contains("jobs_count{queue=\"repository-setup\",state=\"cancelled\"}"))
             #expect(metrics.contains("queue_oldest_available_age_seconds"))
+            #expect(metrics.contains(#"jobs_count{queue="webhook-delivery",state="available"}"#), "webhook delivery is reported too")
             #expect(metrics.contains("pipeline_stalled_repositories_count"), "the stall gauge is exported")
         }
     }

@@ -550,6 +550,9 @@ def run_main(driver):
     wait(driver, EC.presence_of_element_located((By.CSS_SELECTOR, "table#queues")), "table#queues on /admin")
     queues = driver.find_elements(By.CSS_SELECTOR, "table#queues tr[data-queue]")
     check(queues, "table#queues has no tr[data-queue] row")
+    names = sorted(q.get_attribute("data-queue") for q in queues)
+    expected = ["commit-backfill", "health-analysis", "maintenance", "repository-setup", "webhook-delivery"]
+    check(names == expected, f"table#queues lists {names}, expected every queue the service runs: {expected}")
     for selector in ("#scheduler", "table#discarded-jobs", "table#stalled"):
         one(driver, selector)
     console(driver, "/admin")

@@ -112,7 +112,7 @@ struct JobsController {
     /// health; and the repositories being worked on that nothing moves on (0 while the lifecycle's invariant holds).
     @Sendable func queues(_ request: Request, context: AppRequestContext) async throws -> Response {
         try requireAdmin(context)
-        let stats = try await queue.stats(queues: PipelineJobs.queues)
+        let stats = try await queue.stats(queues: PipelineJobs.serviceQueues)
         let scheduler = try await SchedulerHealth.read(store: queue.store, settings: settings)
         let pipeline = PipelineHealth(try await Lifecycle.stallStats(store: queue.store))
         return try JSONResponse.make(.ok, QueuesResponse(

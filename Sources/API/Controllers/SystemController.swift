@@ -59,7 +59,7 @@ struct SystemController {
         // Queue depth and age are read at scrape time (one grouped query), so they are current in
         // every process that serves /metrics, whichever process runs the workers.
         do {
-            QueueMetrics(registry: registry).record(try await queue.stats(queues: PipelineJobs.queues))
+            QueueMetrics(registry: registry).record(try await queue.stats(queues: PipelineJobs.serviceQueues))
             let stalls = try await Lifecycle.stallStats(store: store)
             registry.makeGauge(descriptor: .init(
                 metricName: "pipeline_stalled_repositories", unitName: "count",

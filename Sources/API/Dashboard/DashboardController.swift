@@ -289,7 +289,7 @@ struct DashboardController {
         // Not an admin: the page does not exist for them (as /v1's admin routes, but without telling that it exists).
         guard try context.requireCaller().isAdmin else { throw APIError.notFound("no such page") }
         let now = Date()
-        let stats = try await queue.stats(queues: PipelineJobs.queues)
+        let stats = try await queue.stats(queues: PipelineJobs.serviceQueues)
         let lastHour = try await queue.finished(since: now.addingTimeInterval(-3600))
         let discarded = try await queue.list(state: .discarded, limit: 50)
         let scheduler = try await SchedulerHealth.read(store: store, settings: settings, now: now)
