@@ -5,7 +5,7 @@
 # `repowatch api` on it (the HTTP role alone: no worker, no scheduler; `serve` with every worker at 0 stops at start on
 # this commit, see dashboard-bench --role), signs in as a browser does, and measures time to first byte (median,
 # p99) and the transferred size of GET /watchlist and of that repository's page, one request at a time on a kept-alive
-# connection, after checking that both pages are the real ones (500 rows; 52 bars and 100 points). Prints a markdown
+# connection, each with gzip accepted and with identity, after checking that both pages are the real ones (500 rows; 52 bars and 100 points). Prints a markdown
 # table and writes it, with the machine's details, to Benchmarks/results/dashboard-<date>.md.
 # Knobs (environment): SERVER_BIN and BENCH_BIN (skip the build and use these binaries), DASHBOARD_REQUESTS (200).
 # (Not REPOWATCH_*: repowatch refuses to start on a REPOWATCH_ variable it does not know.)
@@ -67,8 +67,8 @@ bench_engine postgres "$pg_url"
 scripts/pg-throwaway.sh stop "$pg_dir"
 
 table=$(
-    echo "| engine | page | requests | median TTFB | p99 TTFB | median last byte | server CPU / request | body bytes | transferred bytes (headers + body) | compressed |"
-    echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
+    echo "| engine | page | Accept-Encoding | requests | median TTFB | p99 TTFB | median last byte | server CPU / request | body bytes | transferred bytes (headers + body) | compressed |"
+    echo "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
     cat "$work/rows.md"
 )
 echo
@@ -89,8 +89,8 @@ out=Benchmarks/results/dashboard-$(date -u +%Y-%m-%d).md
     echo "session cookie as a browser is: $requests requests per page, one at a time on one kept-alive connection, after"
     echo "a warm-up. TTFB = from the request's write to the first byte of the answer (a plain socket, no HTTP library);"
     echo "last byte = to the end of the answer. Transferred = every byte of the answer on the wire (status line, headers,"
-    echo "body and any chunk framing). The requests send \`Accept-Encoding: gzip, deflate, br\`; \"compressed\" says"
-    echo "whether the server used it. Server CPU = the server process's user + system time over the measured requests"
+    echo "body and any chunk framing). Each page is measured twice: with \`Accept-Encoding: gzip, deflate, br\`, as a"
+    echo "browser asks (\"compressed\" says whether the server used it), then with \`identity\`. Server CPU = the server process's user + system time over the measured requests"
     echo "(/proc), divided by their number: what a page costs whatever else ran. The client runs on the same machine as the"
     echo "server and shares its cores; each page's note gives the load average before and after its requests."
     echo

@@ -14,10 +14,12 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 (($# > 0)) || die "usage: $0 run|test|bench ..."
 
 # libgit2-dev + pkg-config: the CLibGit2 system-library target (GitHistory) builds and links against Debian's libgit2.
-run_pkgs=(git curl ca-certificates libgit2-dev pkg-config)
+# zlib1g-dev: compress-nio's zlib (gzip answers; libgit2-dev pulls it in too, named here for what uses it).
+run_pkgs=(git curl ca-certificates libgit2-dev pkg-config zlib1g-dev)
 # postgresql pulls in the server binaries (initdb, pg_ctl under /usr/lib/postgresql/<ver>/bin).
-# chromium + chromium-driver: the dashboard's real-browser test (selenium, headless) and its screenshots.
-test_pkgs=("${run_pkgs[@]}" postgresql python3-venv python3-pip procps chromium chromium-driver)
+# chromium + chromium-driver: the dashboard's real-browser test (selenium, headless) and its screenshots;
+# fonts-wqy-microhei: CJK glyphs for those screenshots (the test repository has an author named 陈伟; 1.6 MB).
+test_pkgs=("${run_pkgs[@]}" postgresql python3-venv python3-pip procps chromium chromium-driver fonts-wqy-microhei)
 bench_pkgs=("${test_pkgs[@]}" wrk)
 
 wanted=()

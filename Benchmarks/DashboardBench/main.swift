@@ -42,8 +42,9 @@ import Glibc
 // answer is then read (Content-Length or chunked) and its bytes counted as they came off the wire. A client library
 // would add its own event-loop hops and buffering between the bytes' arrival and the callback that reports them;
 // here the only client cost inside the interval is one syscall wake-up. Client and server share this machine's cores.
-// The requests carry `Accept-Encoding: gzip, deflate, br` as a browser's do, so the table shows whether the server
-// compresses (Content-Encoding); a compressed answer would be fetched again uncompressed for the checks.
+// Each page is measured twice: with `Accept-Encoding: gzip, deflate, br` as a browser's requests carry, so the table
+// shows whether the server compresses (Content-Encoding), then with `identity`; a compressed answer is fetched again
+// uncompressed for the checks.
 // SQLite (a new data folder) unless --database-url is given (then that database must be empty or RepoWatch's own).
 
 struct Options {
@@ -850,6 +851,8 @@ let pages = [
 
 struct Measured {
     var page: Page
+    /// What the requests' Accept-Encoding said.
+    var acceptEncoding: String
     var firstByte: [Double]  // milliseconds
     var lastByte: [Double]
     var bodyBytes: [Int]
@@ -884,7 +887,10 @@ func percentile(_ p: Double, of values: [Double]) -> Double {
 func milliseconds(_ duration: Duration) -> Double { duration / .milliseconds(1) }
 
 var measured: [Measured] = []
-for page in pages {
+// Each page twice: as a browser asks (gzip accepted), then with `Accept-Encoding: identity`, so one run shows what
+// compression saves on the wire and what it costs the server.
+for (page, acceptEncoding) in pages.flatMap({ page in ["gzip, deflate, br", "identity"].map { (page, $0) } }) {
+    let pageHeaders = pageHeaders.map { $0.0 == "Accept-Encoding" ? ($0.0, acceptEncoding) : $0 }
     // The check, on an uncompressed answer.
     let first = try connection.send("GET", page.path, headers: pageHeaders)
     var plain = first
@@ -903,7 +909,7 @@ for page in pages {
     note("\(engine): GET \(page.path): \(first.status), \(holds)")
     for _ in 0..<options.warmup { _ = try connection.send("GET", page.path, headers: pageHeaders) }
     var result = Measured(
-        page: page, firstByte: [], lastByte: [], bodyBytes: [], wireBytes: [], headerBytes: first.headerBytes,
+        page: page, acceptEncoding: acceptEncoding, firstByte: [], lastByte: [], bodyBytes: [], wireBytes: [], headerBytes: first.headerBytes,
         encoding: first.header("Content-Encoding"), contentType: first.header("Content-Type"), holds: holds, serverCPU: nil,
         load: (loadAverage(), ""))
     let cpuBefore = cpuSeconds(of: server.pid)
@@ -939,19 +945,22 @@ func bytes(_ values: [Int]) -> String {
 var rows: [String] = []
 for m in measured {
     rows.append(String(
-        format: "| %@ | %@ | %d | %.2f ms | %.2f ms | %.2f ms | %@ | %@ | %@ | %@ |", engine, "GET \(m.page.name)", m.firstByte.count,
+        format: "| %@ | %@ | %@ | %d | %.2f ms | %.2f ms | %.2f ms | %@ | %@ | %@ | %@ |", engine, "GET \(m.page.name)", m.acceptEncoding, m.firstByte.count,
         percentile(0.5, of: m.firstByte), percentile(0.99, of: m.firstByte), percentile(0.5, of: m.lastByte),
         m.serverCPU.map { String(format: "%.1f ms", $0) } ?? "?", bytes(m.bodyBytes),
         bytes(m.wireBytes), m.encoding.map { "yes (\($0))" } ?? "no"))
 }
-print("| engine | page | requests | median TTFB | p99 TTFB | median last byte | server CPU / request | body bytes | transferred bytes (headers + body) | compressed |")
-print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
+print("| engine | page | Accept-Encoding | requests | median TTFB | p99 TTFB | median last byte | server CPU / request | body bytes | transferred bytes (headers + body) | compressed |")
+print("| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
 rows.forEach { print($0) }
 print()
 for m in measured {
-    print("- \(engine), GET \(m.page.path): \(m.holds); Content-Type \(m.contentType ?? "none"); response headers \(m.headerBytes) bytes; load average \(m.load.before) before, \(m.load.after) after.")
+    print("- \(engine), GET \(m.page.path), Accept-Encoding \(m.acceptEncoding): \(m.holds); Content-Type \(m.contentType ?? "none"); response headers \(m.headerBytes) bytes; load average \(m.load.before) before, \(m.load.after) after.")
 }
-print("- \(engine): \(connectionsOpened) connection(s) opened for \(measured.count * (options.requests + options.warmup + 1) + 2) requests (kept alive).")
+// Per measured page: the check (twice when the first answer was compressed), the warm-up and the measured requests; and
+// the sign-in's two.
+let requestsSent = measured.map { options.requests + options.warmup + ($0.encoding == nil ? 1 : 2) }.reduce(2, +)
+print("- \(engine): \(connectionsOpened) connection(s) opened for \(requestsSent) requests (kept alive).")
 if let path = options.rows {
     let handle = FileManager.default.fileExists(atPath: path) ? FileHandle(forWritingAtPath: path) : {
         _ = FileManager.default.createFile(atPath: path, contents: nil)  // a failure shows as the nil handle below

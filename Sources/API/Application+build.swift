@@ -35,8 +35,9 @@ public func buildApplication(
     logger: Logger
 ) -> Application<RouterResponder<AppRequestContext>> {
     let router = Router(context: AppRequestContext.self, options: .autoGenerateHeadEndpoints)
-    // Order: metrics outermost (it sees the final status), then errors → JSON.
+    // Order: metrics outermost (it sees the final status), then gzip (error answers too), then errors → JSON.
     router.add(middleware: MetricsMiddleware(registry: registry))
+    router.add(middleware: CompressionMiddleware())
     router.add(middleware: ErrorMiddleware())
 
     let lifecycle = Lifecycle(queue: queue, schedule: CheckSchedule(settings: settings))

@@ -75,14 +75,15 @@ public struct LineChart: Sendable {
         var scorecard: [ChartPoint] = []
         var rows: [ChartRow] = []
         for sample in samples {
-            let when = Format.day(sample.at)
+            // Reports of one day are told apart by their time (re-checks run daily, and a person may ask for more).
+            let when = Format.dateTime(sample.at, seconds: span < 600)
             let px = Format.coordinate(x(sample.at))
             health.append(ChartPoint(
                 cx: px, cy: Format.coordinate(y(sample.health / 100)), label: "\(when): health \(Format.score(sample.health))"))
             if let score = sample.scorecard {
                 scorecard.append(ChartPoint(cx: px, cy: Format.coordinate(y(score / 10)), label: "\(when): Scorecard \(Format.score(score))"))
             }
-            rows.append(ChartRow(label: Format.dateTime(sample.at), values: [Format.score(sample.health), sample.scorecard.map(Format.score) ?? "—"]))
+            rows.append(ChartRow(label: Format.dateTime(sample.at, seconds: span < 600), values: [Format.score(sample.health), sample.scorecard.map(Format.score) ?? "—"]))
         }
         healthPoints = health
         scorecardPoints = scorecard
@@ -95,17 +96,7 @@ public struct LineChart: Sendable {
         rightTicks = stride(from: 0, through: 10, by: 2.5).map { value in
             Tick(x: "\(right + 6)", y: Format.coordinate(y(value / 10)), x2: "", y2: "", label: Format.score(value))
         }
-        var times: [Tick] = []
-        if let firstSample = samples.first {
-            let count = samples.count == 1 ? 1 : 4
-            for index in 0..<count {
-                let date = count == 1 ? firstSample.at : Date(timeIntervalSince1970: first + span * Double(index) / Double(count - 1))
-                // Reports within two days of each other are told apart by the time of day.
-                let label = span < 2 * 86_400 && samples.count > 1 ? Format.time(date) : Format.day(date)
-                times.append(Tick(x: Format.coordinate(x(date)), y: "\(bottom + 20)", x2: "", y2: "", label: label))
-            }
-        }
-        timeTicks = times
+        timeTicks = Self.timeTicks(samples: samples, first: first, span: span, y: bottom + 20, x: x)
         columns = ["Report", "Health score (0–100)", "Scorecard (0–10)"]
         self.rows = rows.reversed()
         if let latest = samples.last {
@@ -115,6 +106,28 @@ public struct LineChart: Sendable {
         } else {
             summary = "No report yet."
         }
+    }
+}
+
+extension LineChart {
+    /// Up to four labels under the time axis, evenly spaced from the first report to the last. Their precision follows
+    /// the span: days, else the time of day (reports within two days), else with seconds (within ten minutes: a first
+    /// setup and the re-checks asked for right after it); two neighbours that would read the same keep only the first.
+    static func timeTicks(samples: [Sample], first: TimeInterval, span: TimeInterval, y: Int, x: (Date) -> Double) -> [Tick] {
+        guard let firstSample = samples.first else { return [] }
+        let dates = samples.count == 1
+            ? [firstSample.at] : (0..<4).map { Date(timeIntervalSince1970: first + span * Double($0) / 3) }
+        func label(_ date: Date) -> String {
+            if samples.count == 1 || span >= 2 * 86_400 { return Format.day(date) }
+            return span < 600 ? Format.time(date, seconds: true) : Format.time(date)
+        }
+        var ticks: [Tick] = []
+        for date in dates {
+            let text = label(date)
+            if ticks.last?.label == text { continue }
+            ticks.append(Tick(x: Format.coordinate(x(date)), y: "\(y)", x2: "", y2: "", label: text))
+        }
+        return ticks
     }
 }
 
@@ -197,13 +210,13 @@ public enum Format {
         date.formatted(Date.ISO8601FormatStyle(timeZone: .gmt).year().month().day())
     }
 
-    public static func dateTime(_ date: Date) -> String {
-        "\(day(date)) \(time(date))"
+    public static func dateTime(_ date: Date, seconds: Bool = false) -> String {
+        "\(day(date)) \(time(date, seconds: seconds))"
     }
 
-    /// `14:05 UTC`.
-    public static func time(_ date: Date) -> String {
-        String(date.formatted(Date.ISO8601FormatStyle(timeZone: .gmt).time(includingFractionalSeconds: false)).prefix(5)) + " UTC"
+    /// `14:05 UTC`, or `14:05:09 UTC` with `seconds`.
+    public static func time(_ date: Date, seconds: Bool = false) -> String {
+        String(date.formatted(Date.ISO8601FormatStyle(timeZone: .gmt).time(includingFractionalSeconds: false)).prefix(seconds ? 8 : 5)) + " UTC"
     }
 
     /// Machine-readable, for `<time datetime>`.

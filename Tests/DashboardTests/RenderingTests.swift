@@ -78,6 +78,32 @@ struct RenderingTests {
         #expect(html.contains("100 reports from 2025-10-09 to 2026-01-16; latest health score 99, Scorecard 5."))
     }
 
+    /// The time axis reads as precisely as the reports are apart, and no two of its labels say the same: a first setup
+    /// and two re-checks asked for within a minute were once labelled "23:08 UTC" four times (the README's screenshot).
+    @Test func theTimeAxisTellsReportsApart() {
+        let start = Date(timeIntervalSince1970: 1_780_000_000)  // 2026-05-28 20:26:40 UTC
+        func chart(_ offsets: [TimeInterval]) -> LineChart {
+            LineChart(id: "h", title: "t", samples: offsets.map { LineChart.Sample(at: start.addingTimeInterval($0), health: 50, scorecard: 5) })
+        }
+        let seconds = chart([0, 21, 42])
+        #expect(seconds.timeTicks.map(\.label) == ["20:26:40 UTC", "20:26:54 UTC", "20:27:08 UTC", "20:27:22 UTC"])
+        #expect(seconds.healthPoints.map(\.label) == [
+            "2026-05-28 20:26:40 UTC: health 50", "2026-05-28 20:27:01 UTC: health 50", "2026-05-28 20:27:22 UTC: health 50",
+        ])
+        #expect(Set(seconds.rows.map(\.label)).count == 3, "the table's rows name three different times: \(seconds.rows.map(\.label))")
+        // Within a second of each other (the axis spans one second at least): labels that would repeat are left out.
+        let instant = chart([0, 0.2, 0.4])
+        #expect(instant.timeTicks.map(\.label) == ["20:26:40 UTC", "20:26:41 UTC"])
+        let hours = chart([0, 3 * 3600, 9 * 3600])
+        #expect(hours.timeTicks.map(\.label) == ["20:26 UTC", "23:26 UTC", "02:26 UTC", "05:26 UTC"])
+        let days = chart([0, 30 * 86_400, 90 * 86_400])
+        #expect(days.timeTicks.map(\.label) == ["2026-05-28", "2026-06-27", "2026-07-27", "2026-08-26"])
+        #expect(chart([0]).timeTicks.map(\.label) == ["2026-05-28"])
+        for c in [seconds, instant, hours, days] {
+            #expect(Set(c.timeTicks.map(\.label)).count == c.timeTicks.count, "\(c.timeTicks.map(\.label))")
+        }
+    }
+
     @Test func barsAreScaledToARoundTopAndLabelled() {
         let counts = (0..<52).map { $0 == 51 ? 37 : $0 % 5 }
         let chart = BarChart(id: "commits-chart", title: "Weekly", counts: counts, end: Date(timeIntervalSince1970: 1_780_000_000))
