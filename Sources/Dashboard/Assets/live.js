@@ -38,12 +38,18 @@
     var id = element.getAttribute("data-entry-id");
     open += 1;
     var source = new EventSource("/watchlist/" + encodeURIComponent(id) + "/events");
+    var closed = false;
     function close() {
+      if (closed) { return; }
+      closed = true;
       source.close();
       open -= 1;
       var next = waiting.shift();
       if (next) { follow(next.element, next.onDone); }
     }
+    // A dropped connection is retried by the browser itself; a refused one (the session ended, the entry is gone)
+    // closes the stream for good: give its slot to the next row rather than hold it.
+    source.addEventListener("error", function () { if (source.readyState === EventSource.CLOSED) { close(); } });
     source.addEventListener("status", function (event) {
       var data = JSON.parse(event.data);
       apply(element, data);
