@@ -814,10 +814,12 @@ func formEncode(_ fields: [(String, String)]) -> [UInt8] {
     return Array(fields.map { "\($0)=\($1.addingPercentEncoding(withAllowedCharacters: allowed)!)" }.joined(separator: "&").utf8)
 }
 
-// Sign in as a browser: the form (and its pre-session cookie), then the form posted back.
+// Sign in as a browser: the form (and its pre-session cookie), then the form posted back. (Uncompressed: this client
+// reads the form's token and does not decompress.)
 let session: String
 do {
-    let form = try connection.send("GET", "/sign-in", headers: browserHeaders)
+    let signInHeaders = browserHeaders.map { $0.0 == "Accept-Encoding" ? ($0.0, "identity") : $0 }
+    let form = try connection.send("GET", "/sign-in", headers: signInHeaders)
     guard form.status == 200 else { await abort("GET /sign-in answered \(form.status)") }
     guard let signin = cookies(form)["rw_signin"] else { await abort("GET /sign-in set no rw_signin cookie: \(form.all("Set-Cookie"))") }
     let formTags = tags(form.text)
@@ -825,7 +827,7 @@ do {
     else { await abort("the sign-in form has no csrf_token input") }
     let posted = try connection.send(
         "POST", "/sign-in",
-        headers: browserHeaders + [
+        headers: signInHeaders + [
             ("Content-Type", "application/x-www-form-urlencoded"), ("Origin", "http://127.0.0.1:\(port)"),
             ("Referer", "http://127.0.0.1:\(port)/sign-in"), ("Cookie", "rw_signin=\(signin)"),
         ],
