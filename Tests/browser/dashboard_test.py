@@ -409,6 +409,12 @@ def run_main(driver):
     current_step = "status filter"
     driver.get(BASE_URL + "/watchlist?status=ready")
     wait(driver, lambda d: entry_row(d, entry_id) is not None, "the entry under ?status=ready")
+    # The page came gzip'd and the browser decoded it (Resource Timing: bytes received < bytes of the document).
+    encoded, decoded = driver.execute_script(
+        "const n = performance.getEntriesByType('navigation')[0]; return [n.encodedBodySize, n.decodedBodySize];")
+    check(0 < encoded < decoded, f"the watchlist's navigation entry: {encoded} bytes received for a {decoded}-byte document; "
+          "expected it compressed")
+    ok(f"the watchlist arrived compressed: {encoded} bytes on the wire for a {decoded}-byte page")
     driver.get(BASE_URL + "/watchlist?status=failed")
     wait(driver, EC.presence_of_element_located((By.CSS_SELECTOR, "nav#status-filter")), "the watchlist under ?status=failed")
     check(entry_row(driver, entry_id) is None, "the ready entry is listed under ?status=failed")
