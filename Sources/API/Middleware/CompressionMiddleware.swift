@@ -31,9 +31,11 @@ struct CompressionMiddleware<Context: RequestContext>: RouterMiddleware {
         guard Self.acceptsGzip(request.headers[values: .acceptEncoding]) else { return response }
         var plain = try await Self.collect(response.body)
         let plainBytes = plain.readableBytes
-        let compressed = try plain.compress(with: .gzip(configuration: .init(compressionLevel: Self.level)))
-        // Compression cannot always win (already compressed bytes inside text): then the original bytes go.
-        guard compressed.readableBytes < plainBytes else {
+        // Compression cannot always win (already compressed bytes inside text), and zlib may fail (no memory): then
+        // the original bytes go — the answer is never lost to its encoding.
+        guard let compressed = try? plain.compress(with: .gzip(configuration: .init(compressionLevel: Self.level))),
+            compressed.readableBytes < plainBytes
+        else {
             plain.moveReaderIndex(to: 0)
             response.body = ResponseBody(byteBuffer: plain)
             return response
