@@ -798,6 +798,11 @@ do {
     }
 }
 
+/// `headers` with their Accept-Encoding replaced by `encoding`.
+func accepting(_ encoding: String, _ headers: [(String, String)]) -> [(String, String)] {
+    headers.map { $0.0 == "Accept-Encoding" ? ($0.0, encoding) : $0 }
+}
+
 /// The cookies a Set-Cookie list sets, by name.
 func cookies(_ answer: Answer) -> [String: String] {
     var jar: [String: String] = [:]
@@ -818,7 +823,7 @@ func formEncode(_ fields: [(String, String)]) -> [UInt8] {
 // reads the form's token and does not decompress.)
 let session: String
 do {
-    let signInHeaders = browserHeaders.map { $0.0 == "Accept-Encoding" ? ($0.0, "identity") : $0 }
+    let signInHeaders = accepting("identity", browserHeaders)
     let form = try connection.send("GET", "/sign-in", headers: signInHeaders)
     guard form.status == 200 else { await abort("GET /sign-in answered \(form.status)") }
     guard let signin = cookies(form)["rw_signin"] else { await abort("GET /sign-in set no rw_signin cookie: \(form.all("Set-Cookie"))") }
@@ -892,12 +897,12 @@ var measured: [Measured] = []
 // Each page twice: as a browser asks (gzip accepted), then with `Accept-Encoding: identity`, so one run shows what
 // compression saves on the wire and what it costs the server.
 for (page, acceptEncoding) in pages.flatMap({ page in ["gzip, deflate, br", "identity"].map { (page, $0) } }) {
-    let pageHeaders = pageHeaders.map { $0.0 == "Accept-Encoding" ? ($0.0, acceptEncoding) : $0 }
+    let pageHeaders = accepting(acceptEncoding, pageHeaders)
     // The check, on an uncompressed answer.
     let first = try connection.send("GET", page.path, headers: pageHeaders)
     var plain = first
     if let encoding = first.header("Content-Encoding"), encoding.lowercased() != "identity" {
-        plain = try connection.send("GET", page.path, headers: pageHeaders.map { $0.0 == "Accept-Encoding" ? ($0.0, "identity") : $0 })
+        plain = try connection.send("GET", page.path, headers: accepting("identity", pageHeaders))
     }
     let holds: String
     switch page.check(plain) {
